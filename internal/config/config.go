@@ -1,0 +1,412 @@
+// Package config loads and validates pgarchive's TOML configuration.
+//
+// The file is strict: a key the schema does not know is an error that names
+// the key, so a typo fails at build time (the NixOS module runs
+// `pgarchive check-config`) rather than at 3 AM. Secrets never appear in the
+// file itself: it names files whose contents are read at run time.
+//
+// Load parses and applies defaults; Validate checks what can be checked
+// without touching secret files or the network, so it is safe in a Nix build
+// sandbox. Backend-specific checks (is "s3" compiled in, is "endpointt" an s3
+// option) live in package target and are run by check-config as well.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/pgarchive/pgarchive/internal/retention"
+)
+
+// DefaultPath is used when neither --config nor $PGARCHIVE_CONFIG is set.
+const DefaultPath = "/etc/pgarchive/config.toml"
+
+// DefaultMaxDumpAge is how old a dump may be before push refuses it.
+const DefaultMaxDumpAge = time.Hour
+
+// Config is the whole configuration file.
+type Config struct {
+	DumpDir     string            `toml:"dump_dir"`
+	Compression string            `toml:"compression"`
+	Host        string            `toml:"host"`
+	MaxDumpAge  Duration          `toml:"max_dump_age"`
+	Encryption  Encryption        `toml:"encryption"`
+	Targets     map[string]Target `toml:"targets"`
+	Rclone      Rclone            `toml:"rclone"`
+
+	// PruneOnHost false makes prune refuse to run here: for append-only
+	// setups where the host's credentials cannot delete and prune runs
+	// elsewhere.
+	PruneOnHost *bool       `toml:"prune_on_host"`
+	Retention   Retention   `toml:"retention"`
+	Drill       Drill       `toml:"drill"`
+	Notify      Notify      `toml:"notify"`
+	Healthcheck Healthcheck `toml:"healthcheck"`
+	Metrics     Metrics     `toml:"metrics"`
+	Status      Status      `toml:"status"`
+}
+
+// Retention is the GFS policy prune applies per database per target.
+type Retention struct {
+	retention.Policy
+	// IncompleteGrace is how old an archive without a manifest must be
+	// before prune removes it (an upload may still be running).
+	IncompleteGrace Duration `toml:"incomplete_grace"`
+}
+
+// Drill configures restore drills.
+type Drill struct {
+	// Connection is a libpq connection string or URI for the server the
+	// scratch database is created on; empty means libpq's PG* environment.
+	Connection string `toml:"connection"`
+	// IdentityFile is the age identity drills and verify decrypt with (the
+	// host normally holds recipients only, so this is a separate secret).
+	IdentityFile string `toml:"identity_file"`
+	// PassphraseFile replaces IdentityFile in passphrase mode.
+	PassphraseFile string `toml:"passphrase_file"`
+	// Queries are SQL statements run in the restored database that must
+	// each return true.
+	Queries []string `toml:"queries"`
+	// StateDir keeps the previous drill's row counts for comparison.
+	StateDir string `toml:"state_dir"`
+}
+
+// Notify configures failure messages.
+type Notify struct {
+	// URLsFile holds one shoutrrr URL per line (a secret: URLs carry tokens).
+	URLsFile string `toml:"urls_file"`
+}
+
+// Healthcheck configures dead-man pings.
+type Healthcheck struct {
+	// URLFile holds a healthchecks.io-style ping URL (a secret).
+	URLFile string `toml:"url_file"`
+}
+
+// Metrics configures the Prometheus textfile.
+type Metrics struct {
+	// Textfile is written atomically after every push, prune, verify and
+	// drill, for node_exporter's textfile collector.
+	Textfile string `toml:"textfile"`
+}
+
+// Status configures the status command's warnings.
+type Status struct {
+	// MaxAge is how old a database's newest complete archive may be before
+	// status warns.
+	MaxAge Duration `toml:"max_age"`
+}
+
+// DefaultIncompleteGrace is how long an archive may lack its manifest
+// before prune treats it as a dead upload.
+const DefaultIncompleteGrace = 24 * time.Hour
+
+// DefaultStatusMaxAge suits daily dumps with an hour of slack.
+const DefaultStatusMaxAge = 25 * time.Hour
+
+// DefaultDrillStateDir keeps drill records across runs.
+const DefaultDrillStateDir = "/var/lib/pgarchive"
+
+// PruneAllowed reports whether prune may delete from this host.
+func (c *Config) PruneAllowed() bool { return c.PruneOnHost == nil || *c.PruneOnHost }
+
+// Encryption selects who can open archives: age recipients (public keys,
+// the default) or a scrypt passphrase read from a file.
+type Encryption struct {
+	Recipients     []string `toml:"recipients"`
+	RecipientsFile string   `toml:"recipients_file"`
+	PassphraseFile string   `toml:"passphrase_file"`
+}
+
+// Target is one place every push writes to. Either Type (an rclone backend
+// built from Options and SecretFiles) or Remote (a remote from an existing
+// rclone.conf) is set, not both.
+type Target struct {
+	Type        string            `toml:"type"`
+	Path        string            `toml:"path"`
+	Options     map[string]any    `toml:"options"`
+	SecretFiles map[string]string `toml:"secret_files"`
+	Remote      string            `toml:"remote"`
+}
+
+// Rclone holds settings for rclone as a whole.
+type Rclone struct {
+	ConfigFile string `toml:"config_file"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("1h30m").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like \"1h\" or \"90m\"", string(b))
+	}
+	if v <= 0 {
+		return fmt.Errorf("%q must be positive", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Compression suffixes as services.postgresqlBackup writes them.
+var compressionSuffix = map[string]string{"gzip": ".gz", "zstd": ".zstd", "none": ""}
+
+// DumpSuffix returns the file suffix after ".sql" for a compression name
+// ("gzip" -> ".gz"); ok is false for an unknown name.
+func DumpSuffix(compression string) (suffix string, ok bool) {
+	suffix, ok = compressionSuffix[compression]
+	return suffix, ok
+}
+
+// Error is a configuration problem. Key names the offending key in dotted
+// TOML form ("targets.nas.type") when there is one.
+type Error struct {
+	Key string
+	Msg string
+}
+
+func (e *Error) Error() string {
+	if e.Key == "" {
+		return "config: " + e.Msg
+	}
+	return fmt.Sprintf("config: %s: %s", e.Key, e.Msg)
+}
+
+func errorf(key, format string, args ...any) error {
+	return &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Load reads, parses and validates the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Msg: fmt.Sprintf("read %q: %v", path, errors.Unwrap(err))}
+	}
+	return Parse(data)
+}
+
+// Parse parses and validates a configuration held in memory.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, &Error{Msg: fmt.Sprintf("line %d: %s", perr.Position.Line, perr.Message)}
+		}
+		return nil, &Error{Msg: err.Error()}
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		for _, k := range undecoded {
+			// Values under options are free-form rclone options, checked
+			// against the backend later; every other key must be known.
+			if len(k) >= 4 && k[0] == "targets" && k[2] == "options" {
+				continue
+			}
+			return nil, errorf(k.String(), "unknown key")
+		}
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.DumpDir == "" {
+		c.DumpDir = "/var/backup/postgresql"
+	}
+	if c.Compression == "" {
+		c.Compression = "gzip"
+	}
+	if c.Host == "" {
+		if h, err := os.Hostname(); err == nil {
+			c.Host = h
+		}
+	}
+	if c.MaxDumpAge.Duration == 0 {
+		c.MaxDumpAge.Duration = DefaultMaxDumpAge
+	}
+	if c.Retention.IncompleteGrace.Duration == 0 {
+		c.Retention.IncompleteGrace.Duration = DefaultIncompleteGrace
+	}
+	if c.Status.MaxAge.Duration == 0 {
+		c.Status.MaxAge.Duration = DefaultStatusMaxAge
+	}
+	if c.Drill.StateDir == "" {
+		c.Drill.StateDir = DefaultDrillStateDir
+	}
+}
+
+// nameRe limits target and host names to what is safe as a path element and
+// readable in a journal field.
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Validate checks everything that needs neither the network nor secret files.
+func (c *Config) Validate() error {
+	if _, ok := DumpSuffix(c.Compression); !ok {
+		return errorf("compression", "%q is not one of gzip, zstd, none", c.Compression)
+	}
+	if !strings.HasPrefix(c.DumpDir, "/") {
+		return errorf("dump_dir", "%q must be an absolute path", c.DumpDir)
+	}
+	if !nameRe.MatchString(c.Host) {
+		return errorf("host", "%q must be letters, digits, '.', '_' or '-'", c.Host)
+	}
+	if err := c.Encryption.validate(); err != nil {
+		return err
+	}
+	if len(c.Targets) == 0 {
+		return errorf("targets", "at least one target is required")
+	}
+	for _, name := range c.TargetNames() {
+		if err := c.Targets[name].validate(name, c.Rclone); err != nil {
+			return err
+		}
+	}
+	for _, p := range []struct{ key, path string }{
+		{"rclone.config_file", c.Rclone.ConfigFile},
+		{"drill.identity_file", c.Drill.IdentityFile},
+		{"drill.passphrase_file", c.Drill.PassphraseFile},
+		{"drill.state_dir", c.Drill.StateDir},
+		{"notify.urls_file", c.Notify.URLsFile},
+		{"healthcheck.url_file", c.Healthcheck.URLFile},
+		{"metrics.textfile", c.Metrics.Textfile},
+	} {
+		if p.path != "" && !strings.HasPrefix(p.path, "/") {
+			return errorf(p.key, "%q must be an absolute path", p.path)
+		}
+	}
+	if c.Drill.IdentityFile != "" && c.Drill.PassphraseFile != "" {
+		return errorf("drill.passphrase_file", "cannot be combined with drill.identity_file")
+	}
+	if c.Retention.Policy != (retention.Policy{}) {
+		if err := c.Retention.Policy.Validate(); err != nil {
+			return errorf("retention", "%v", strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+	}
+	return nil
+}
+
+func (e Encryption) validate() error {
+	hasRecipients := len(e.Recipients) > 0 || e.RecipientsFile != ""
+	switch {
+	case hasRecipients && e.PassphraseFile != "":
+		return errorf("encryption.passphrase_file", "cannot be combined with recipients: choose public keys or a passphrase")
+	case !hasRecipients && e.PassphraseFile == "":
+		return errorf("encryption", "set recipients, recipients_file or passphrase_file")
+	}
+	for _, k := range []struct{ key, path string }{
+		{"encryption.recipients_file", e.RecipientsFile},
+		{"encryption.passphrase_file", e.PassphraseFile},
+	} {
+		if k.path != "" && !strings.HasPrefix(k.path, "/") {
+			return errorf(k.key, "%q must be an absolute path", k.path)
+		}
+	}
+	return nil
+}
+
+func (t Target) validate(name string, rc Rclone) error {
+	key := "targets." + name
+	if !nameRe.MatchString(name) {
+		return errorf(key, "target name %q must be letters, digits, '.', '_' or '-'", name)
+	}
+	switch {
+	case t.Type != "" && t.Remote != "":
+		return errorf(key, "set either type or remote, not both")
+	case t.Type == "" && t.Remote == "":
+		return errorf(key, "set type (an rclone backend) or remote (from rclone.conf)")
+	case t.Remote != "":
+		if len(t.Options) > 0 || len(t.SecretFiles) > 0 {
+			return errorf(key, "options and secret_files go with type, not remote (set them in rclone.conf)")
+		}
+		if !strings.Contains(t.Remote, ":") {
+			return errorf(key+".remote", "%q must look like \"name:path\"", t.Remote)
+		}
+		if rc.ConfigFile == "" {
+			return errorf(key+".remote", "needs rclone.config_file")
+		}
+	}
+	if _, err := t.StringOptions(); err != nil {
+		return errorf(key+".options", "%v", err)
+	}
+	for opt, path := range t.SecretFiles {
+		if !strings.HasPrefix(path, "/") {
+			return errorf(key+".secret_files."+opt, "%q must be an absolute path", path)
+		}
+		if _, dup := t.Options[opt]; dup {
+			return errorf(key+".secret_files."+opt, "also set in options: a value is either inline or in a file")
+		}
+	}
+	if strings.Contains(t.Path, "..") {
+		return errorf(key+".path", "%q must not contain \"..\"", t.Path)
+	}
+	return nil
+}
+
+// StringOptions returns the target's rclone options as strings, the form
+// rclone's config map takes. TOML booleans and integers are accepted so
+// `port = 22` and `env_auth = true` read naturally.
+func (t Target) StringOptions() (map[string]string, error) {
+	out := make(map[string]string, len(t.Options))
+	for k, v := range t.Options {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case bool:
+			out[k] = strconv.FormatBool(v)
+		case int64:
+			out[k] = strconv.FormatInt(v, 10)
+		case float64:
+			out[k] = strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			return nil, fmt.Errorf("%s: value must be a string, number or boolean", k)
+		}
+	}
+	return out, nil
+}
+
+// TargetNames returns the target names in a stable order.
+func (c *Config) TargetNames() []string {
+	names := make([]string, 0, len(c.Targets))
+	for n := range c.Targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// DumpPath is where services.postgresqlBackup leaves the newest dump of db.
+func (c *Config) DumpPath(db string) string {
+	suffix, _ := DumpSuffix(c.Compression)
+	return c.DumpDir + "/" + db + ".sql" + suffix
+}
+
+// Summary is the one line check-config prints.
+func (c *Config) Summary() string {
+	mode := fmt.Sprintf("%d recipient(s)", len(c.Encryption.Recipients))
+	if c.Encryption.RecipientsFile != "" {
+		mode += " + recipients_file"
+	}
+	if c.Encryption.PassphraseFile != "" {
+		mode = "passphrase"
+	}
+	return fmt.Sprintf("config ok: host %s, %s dumps in %s, encryption: %s, targets: %s",
+		c.Host, c.Compression, c.DumpDir, mode, strings.Join(c.TargetNames(), ", "))
+}

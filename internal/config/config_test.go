@@ -1,0 +1,219 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `
+host = "db1"
+[encryption]
+recipients = ["age1example"]
+[targets.local]
+type = "local"
+path = "/srv/backup"
+`
+
+func TestParseMinimalAppliesDefaults(t *testing.T) {
+	c, err := Parse([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DumpDir != "/var/backup/postgresql" || c.Compression != "gzip" || c.MaxDumpAge.Duration != time.Hour {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+	if got := c.DumpPath("db1"); got != "/var/backup/postgresql/db1.sql.gz" {
+		t.Errorf("DumpPath = %q", got)
+	}
+}
+
+func TestParseIssueExample(t *testing.T) {
+	src := `
+dump_dir = "/var/backup/postgresql"
+compression = "zstd"
+host = "db1"
+max_dump_age = "2h"
+
+[encryption]
+recipients = ["age1..."]
+recipients_file = "/path"
+
+[targets.nas]
+type = "sftp"
+path = "backups/pg"
+options = { host = "nas.lan", user = "backup", key_file = "/run/credentials/x/ssh_key", port = 2222, disable_hashcheck = true }
+secret_files = { pass = "/run/secrets/nas" }
+
+[targets.legacy]
+remote = "archive-target-database:db"
+
+[rclone]
+config_file = "/run/secrets/rclone/database-archive.conf"
+`
+	c, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.DumpPath("all"); got != "/var/backup/postgresql/all.sql.zstd" {
+		t.Errorf("DumpPath(all) = %q", got)
+	}
+	opts, err := c.Targets["nas"].StringOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts["port"] != "2222" || opts["disable_hashcheck"] != "true" || opts["host"] != "nas.lan" {
+		t.Errorf("options = %v", opts)
+	}
+	if c.MaxDumpAge.Duration != 2*time.Hour {
+		t.Errorf("max_dump_age = %v", c.MaxDumpAge)
+	}
+	if got := strings.Join(c.TargetNames(), ","); got != "legacy,nas" {
+		t.Errorf("TargetNames = %q", got)
+	}
+}
+
+func TestParseErrorsNameTheKey(t *testing.T) {
+	base := `
+[encryption]
+recipients = ["age1x"]
+[targets.a]
+type = "local"
+`
+	tests := []struct {
+		name, src, key, contains string
+	}{
+		{"unknown top-level key", "dump_dri = \"/x\"\n" + base, "dump_dri", "unknown key"},
+		{"unknown target key", base + "pth = \"x\"\n", "targets.a.pth", "unknown key"},
+		{"unknown encryption key", strings.Replace(base, "recipients =", "recipient =", 1), "encryption.recipient", "unknown key"},
+		{"bad compression", "compression = \"xz\"\n" + base, "compression", "gzip, zstd, none"},
+		{"relative dump dir", "dump_dir = \"backups\"\n" + base, "dump_dir", "absolute"},
+		{"bad duration", "max_dump_age = \"soon\"\n" + base, "", "duration"},
+		{"no targets", "[encryption]\nrecipients = [\"age1x\"]\n", "targets", "at least one"},
+		{"no encryption", "[targets.a]\ntype = \"local\"\n", "encryption", "recipients"},
+		{"both type and remote", base + "remote = \"r:p\"\n", "targets.a", "not both"},
+		{"neither type nor remote", "[encryption]\nrecipients = [\"age1x\"]\n[targets.a]\npath = \"x\"\n", "targets.a", "set type"},
+		{"remote without rclone config", "[encryption]\nrecipients = [\"age1x\"]\n[targets.a]\nremote = \"r:p\"\n", "targets.a.remote", "rclone.config_file"},
+		{"relative secret file", base + "secret_files = { pass = \"pw\" }\n", "targets.a.secret_files.pass", "absolute"},
+		{"secret also inline", base + "options = { pass = \"x\" }\nsecret_files = { pass = \"/pw\" }\n", "targets.a.secret_files.pass", "also set"},
+		{"option of odd type", base + "options = { x = [1] }\n", "targets.a.options", "string, number or boolean"},
+		{"dotdot in path", base + "path = \"../up\"\n", "targets.a.path", ".."},
+		{"bad target name", strings.Replace(base, "targets.a", "targets.\"a b\"", 1), "targets.a b", "letters"},
+		{"toml syntax", "dump_dir = \n", "", "line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.src))
+			if err == nil {
+				t.Fatalf("no error for:\n%s", tt.src)
+			}
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("error %v is not a *config.Error", err)
+			}
+			if cerr.Key != tt.key && tt.key != "" {
+				t.Errorf("key = %q, want %q (error: %v)", cerr.Key, tt.key, err)
+			}
+			if !strings.Contains(err.Error(), tt.contains) {
+				t.Errorf("error %q does not mention %q", err, tt.contains)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestPassphraseExclusiveWithRecipients(t *testing.T) {
+	src := `
+[encryption]
+recipients = ["age1x"]
+passphrase_file = "/run/pass"
+[targets.a]
+type = "local"
+`
+	_, err := Parse([]byte(src))
+	if err == nil || !strings.Contains(err.Error(), "encryption.passphrase_file") {
+		t.Fatalf("err = %v, want one naming encryption.passphrase_file", err)
+	}
+}
+
+// FuzzParse checks the loader never panics and that anything it accepts
+// is valid and has at least one target.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(minimal))
+	f.Add([]byte("[targets.x]\nremote = \"a:b\"\n[rclone]\nconfig_file = \"/c\"\n[encryption]\npassphrase_file = \"/p\"\n"))
+	f.Add([]byte("compression = \"zstd\"\nmax_dump_age = \"90m\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("error %v is not a *config.Error", err)
+			}
+			return
+		}
+		if len(c.Targets) == 0 {
+			t.Fatal("accepted a config without targets")
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("accepted config fails Validate: %v", err)
+		}
+	})
+}
+
+func TestParseOperationsSections(t *testing.T) {
+	src := "prune_on_host = false\n" + minimal + `
+[retention]
+daily = 7
+weekly = 4
+monthly = 6
+incomplete_grace = "12h"
+[drill]
+identity_file = "/run/credentials/drill/key"
+queries = ["SELECT count(*) > 0 FROM users"]
+[notify]
+urls_file = "/run/secrets/notify"
+[healthcheck]
+url_file = "/run/secrets/hc"
+[metrics]
+textfile = "/var/lib/prometheus-node-exporter-text-files/pgarchive.prom"
+[status]
+max_age = "49h"
+`
+	c, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PruneAllowed() {
+		t.Error("prune_on_host = false not honoured")
+	}
+	if c.Retention.Daily != 7 || c.Retention.Weekly != 4 || c.Retention.Monthly != 6 || c.Retention.IncompleteGrace.Duration != 12*time.Hour {
+		t.Errorf("retention = %+v", c.Retention)
+	}
+	if c.Status.MaxAge.Duration != 49*time.Hour || c.Drill.StateDir != DefaultDrillStateDir || len(c.Drill.Queries) != 1 {
+		t.Errorf("status/drill = %+v %+v", c.Status, c.Drill)
+	}
+
+	d, err := Parse([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.PruneAllowed() || d.Retention.IncompleteGrace.Duration != DefaultIncompleteGrace || d.Status.MaxAge.Duration != DefaultStatusMaxAge {
+		t.Errorf("defaults: %+v", d)
+	}
+
+	for _, bad := range []struct{ src, key string }{
+		{minimal + "[retention]\ndaily = -1\n", "retention"},
+		{minimal + "[retention]\ndayly = 7\n", "retention.dayly"},
+		{minimal + "[metrics]\ntextfile = \"pgarchive.prom\"\n", "metrics.textfile"},
+		{minimal + "[drill]\nidentity_file = \"/a\"\npassphrase_file = \"/b\"\n", "drill.passphrase_file"},
+	} {
+		_, err := Parse([]byte(bad.src))
+		var cerr *Error
+		if !errors.As(err, &cerr) || cerr.Key != bad.key {
+			t.Errorf("want error on key %q, got %v", bad.key, err)
+		}
+	}
+}
