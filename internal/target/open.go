@@ -1,0 +1,267 @@
+package target
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/rclone/rclone/fs"
+	rconfig "github.com/rclone/rclone/fs/config"
+	"github.com/rclone/rclone/fs/config/configfile"
+	"github.com/rclone/rclone/fs/config/configmap"
+	"github.com/rclone/rclone/fs/config/obscure"
+	"github.com/unknwon/goconfig"
+
+	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/target/internal/rcloneenv"
+)
+
+// init makes rclone behave as a library: no config file unless a remote
+// target asks for one, never a password prompt on the terminal.
+func init() {
+	if rcloneenv.Set {
+		_ = os.Unsetenv("RCLONE_CONFIG")
+	}
+	// An empty path is rclone's in-memory config: type targets are built
+	// from pgarchive's own file and nothing else.
+	_ = rconfig.SetConfigPath("")
+	ci := fs.GetConfig(context.Background())
+	ci.AskPassword = false
+}
+
+// Open builds the target name from its configuration and connects to it
+// (backends such as sftp dial here; object stores often wait for the first
+// request). ctx must outlive the Target for backends that keep it.
+//
+// For a type target the values of SecretFiles are read now (one trailing
+// newline is dropped; an empty file is an error), password options are
+// obscured as rclone expects, and the backend is built from that map alone:
+// no rclone.conf, no environment variables, no connection string, so a secret
+// cannot reach an error message or a log line. For a remote target rc.ConfigFile
+// is loaded as rclone's config file, once per process.
+//
+// The target's root is t.Path; for a remote target it is joined to the
+// remote's own path.
+func Open(ctx context.Context, name string, t config.Target, rc config.Rclone) (*Target, error) {
+	if err := Check(name, t); err != nil {
+		return nil, err
+	}
+	ctx = libraryContext(ctx)
+	if t.Remote != "" {
+		return openRemote(ctx, name, t, rc)
+	}
+	ri, err := fs.Find(t.Type)
+	if err != nil {
+		return nil, err // unreachable: Check found it
+	}
+	opts, err := t.StringOptions()
+	if err != nil {
+		return nil, configErr("targets."+name+".options", "%v", err)
+	}
+	var secrets []string
+	for _, k := range sortedKeys(t.SecretFiles) {
+		v, err := readSecret("targets."+name+".secret_files."+k, t.SecretFiles[k])
+		if err != nil {
+			return nil, err
+		}
+		if isFileOption(k) {
+			// key_file, service_account_file...: the option already names
+			// a file, and that file is the secret. rclone reads it itself.
+			opts[k] = t.SecretFiles[k]
+			continue
+		}
+		opts[k] = v
+		secrets = append(secrets, v)
+	}
+	for k, v := range opts {
+		if opt := ri.Options.Get(k); opt != nil && opt.IsPassword && v != "" {
+			obscured, err := obscure.Obscure(v)
+			if err != nil {
+				return nil, fmt.Errorf("target %q: obscure %s: %w", name, k, err)
+			}
+			opts[k] = obscured
+			secrets = append(secrets, v, obscured)
+		}
+	}
+	// A trailing slash says "directory" to rclone, so bucket backends skip
+	// their is-it-a-file probe: with the server down that probe takes the
+	// empty answer for a file and the target would be misreported.
+	root := t.Path
+	if root != "" && !strings.HasSuffix(root, "/") {
+		root += "/"
+	}
+	f, err := ri.NewFs(ctx, name, root, backendConfig(ri, opts))
+	if err != nil {
+		if errors.Is(err, fs.ErrorIsFile) {
+			return nil, fmt.Errorf("target %q: path %q is a file, not a directory", name, t.Path)
+		}
+		return nil, redact(fmt.Errorf("target %q: %s backend: %w", name, t.Type, err), secrets)
+	}
+	return &Target{Name: name, desc: t.Type + ":" + t.Path, fs: f}, nil
+}
+
+// libraryContext adds the rclone settings pgarchive wants for every backend
+// it builds. Backends read them when they are built.
+func libraryContext(ctx context.Context) context.Context {
+	ctx, ci := fs.AddConfig(ctx)
+	// Modification times come from the listing, not from one metadata
+	// request per object (S3, Azure): archive names carry their time anyway.
+	ci.UseServerModTime = true
+	// A dead server must fail its target in seconds, not after minutes
+	// of back-off, so the other targets finish and the unit reports.
+	ci.LowLevelRetries = 3
+	return ctx
+}
+
+// backendConfig is the only source of options for a type target: the values
+// given, then the backend's defaults. rclone's own fs.ConfigMap would add
+// environment variables and the config file. Values a backend saves while
+// running (refreshed tokens) stay in memory.
+func backendConfig(ri *fs.RegInfo, opts map[string]string) configmap.Mapper {
+	given := configmap.Simple(opts)
+	m := configmap.New()
+	m.AddGetter(given, configmap.PriorityNormal)
+	m.AddGetter(defaults(ri.Options), configmap.PriorityDefault)
+	m.AddSetter(given)
+	return m
+}
+
+// defaults is a configmap.Getter of a backend's default option values.
+type defaults fs.Options
+
+func (d defaults) Get(key string) (string, bool) {
+	opt := fs.Options(d).Get(key)
+	if opt == nil {
+		return "", false
+	}
+	return opt.String(), true
+}
+
+// isFileOption reports whether an rclone option takes a path to a file
+// (sftp's key_file, gcs's service_account_file) rather than a value.
+func isFileOption(key string) bool { return strings.HasSuffix(key, "_file") }
+
+// readSecret reads one secret_files value. Errors name the key and the
+// file, never the content.
+func readSecret(key, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", &config.Error{Key: key, Msg: fmt.Sprintf("read %q: %v", path, err)}
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	if len(b) == 0 {
+		return "", &config.Error{Key: key, Msg: fmt.Sprintf("%q is empty", path)}
+	}
+	return string(b), nil
+}
+
+// redact replaces any secret value that an rclone error message might quote
+// ("couldn't parse config item ... = ...") with "***". An error that needed
+// redacting loses its chain: the chain would still hold the value.
+func redact(err error, secrets []string) error {
+	msg := err.Error()
+	clean := msg
+	for _, s := range secrets {
+		if s != "" {
+			clean = strings.ReplaceAll(clean, s, "***")
+		}
+	}
+	if clean == msg {
+		return err
+	}
+	return errors.New(clean)
+}
+
+// The rclone config file is process-wide in rclone; pgarchive has at most
+// one (rclone.config_file) and loads it on first use.
+var rcloneConf struct {
+	sync.Mutex
+	path string
+}
+
+func openRemote(ctx context.Context, name string, t config.Target, rc config.Rclone) (*Target, error) {
+	if rc.ConfigFile == "" {
+		return nil, configErr("targets."+name+".remote", "needs rclone.config_file")
+	}
+	if err := loadRcloneConfig(rc.ConfigFile); err != nil {
+		return nil, err
+	}
+	remote := joinRemote(t.Remote, t.Path)
+	f, err := fs.NewFs(ctx, remote)
+	if err != nil {
+		if errors.Is(err, fs.ErrorIsFile) {
+			return nil, fmt.Errorf("target %q: %q is a file, not a directory", name, remote)
+		}
+		if errors.Is(err, fs.ErrorNotFoundInConfigFile) {
+			return nil, &config.Error{Key: "targets." + name + ".remote",
+				Msg: fmt.Sprintf("remote %q is not in %q", t.Remote, rc.ConfigFile)}
+		}
+		return nil, fmt.Errorf("target %q: %w", name, err)
+	}
+	return &Target{Name: name, desc: remote, fs: f}, nil
+}
+
+// joinRemote appends path to a "name:path" remote.
+func joinRemote(remote, path string) string {
+	path = strings.Trim(path, "/")
+	if path == "" {
+		return remote
+	}
+	if strings.HasSuffix(remote, ":") || strings.HasSuffix(remote, "/") {
+		return remote + path
+	}
+	return remote + "/" + path
+}
+
+// loadRcloneConfig makes path rclone's config file. The file is parsed once
+// here first, so that a broken file is an error rather than rclone's own
+// exit on load; parse errors do not quote the file, which holds secrets.
+func loadRcloneConfig(path string) error {
+	rcloneConf.Lock()
+	defer rcloneConf.Unlock()
+	switch rcloneConf.path {
+	case path:
+		return nil
+	case "":
+	default:
+		return &config.Error{Key: "rclone.config_file",
+			Msg: fmt.Sprintf("%q: another rclone config, %q, is already loaded", path, rcloneConf.path)}
+	}
+	if err := rconfig.SetConfigPath(path); err != nil {
+		return &config.Error{Key: "rclone.config_file", Msg: fmt.Sprintf("%q: %v", path, err)}
+	}
+	probe := &configfile.Storage{}
+	if err := probe.Load(); err != nil {
+		_ = rconfig.SetConfigPath("")
+		return &config.Error{Key: "rclone.config_file", Msg: fmt.Sprintf("read %q: %v", path, confLoadError(err))}
+	}
+	configfile.Install()
+	rconfig.LoadedData()
+	rcloneConf.path = path
+	return nil
+}
+
+// confLoadError turns an error from loading rclone.conf into one that does
+// not quote the file.
+func confLoadError(err error) error {
+	var re goconfig.ReadError
+	var pe *os.PathError
+	switch {
+	case errors.Is(err, rconfig.ErrorConfigFileNotFound):
+		return errors.New("no such file")
+	case errors.As(err, &re):
+		return errors.New("not a valid rclone config file (the offending line is not shown: it may hold a secret)")
+	case errors.As(err, &pe):
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,325 @@
+// Package target stores archives on the places a config names: any rclone
+// backend compiled into pgarchive, used as a library.
+//
+// A target is either a type (an rclone backend such as "sftp" or "s3") built
+// from the options and secret files in pgarchive's config, or a remote from
+// an existing rclone.conf. Check validates one without the network or secret
+// files, so check-config can run in a Nix build sandbox:
+//
+//	if err := target.Check("nas", cfg.Targets["nas"]); err != nil { ... }
+//
+// Open reads the secrets and builds the backend; the Target it returns
+// speaks in paths relative to the target's root:
+//
+//	t, err := target.Open(ctx, "nas", cfg.Targets["nas"], cfg.Rclone)
+//	err = t.Put(ctx, "db1/db1_20250101T030000Z.sql.gz.age", r, size)
+//	entries, err := t.List(ctx, "db1")
+//
+// Put is write-once: it refuses an object that already exists (ErrExists)
+// and removes what a failed upload left behind. Only Delete removes objects.
+//
+// rclone is kept quiet: no rclone.conf is read unless a remote target needs
+// one, nothing is printed to stdout, and SetLogHandler routes rclone's own
+// log messages to pgarchive's handler.
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rclone/rclone/fs"
+	"github.com/rclone/rclone/fs/operations"
+)
+
+// ErrExists is returned, wrapped with the path, by Put when the object is
+// already there.
+var ErrExists = errors.New("object already exists")
+
+// ErrNotFound is returned, wrapped with the path, by Open and Delete when
+// there is no object at the path.
+var ErrNotFound = errors.New("object not found")
+
+// Target is an opened storage target. Its methods may be called from
+// several goroutines at once.
+type Target struct {
+	// Name is the target's name in the config ("nas").
+	Name string
+
+	desc string // "sftp:backups/pg" or "myremote:pg", never a secret
+	fs   fs.Fs
+}
+
+// Entry is one object in a listing.
+type Entry struct {
+	// Path is relative to the target's root, with "/" separators.
+	Path string
+	// Size is the object's size in bytes.
+	Size int64
+	// ModTime is the modification time the backend reports; on object
+	// stores it is the upload time.
+	ModTime time.Time
+}
+
+// String returns the target's name and where it points, such as
+// "nas (sftp:backups/pg)". It never holds a secret.
+func (t *Target) String() string {
+	return fmt.Sprintf("%s (%s)", t.Name, t.desc)
+}
+
+// Exists reports whether an object exists at path, relative to the
+// target's root.
+func (t *Target) Exists(ctx context.Context, path string) (bool, error) {
+	if err := checkPath(path); err != nil {
+		return false, t.errorf("exists", path, err)
+	}
+	_, err := t.object(ctx, path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	}
+	return false, t.errorf("exists", path, err)
+}
+
+// Put streams r to path. size is the exact number of bytes r will yield,
+// or -1 if unknown; given, it lets backends plan the upload (S3 picks part
+// sizes for very large objects from it).
+//
+// Put is write-once: it fails with ErrExists if the object is already
+// there, checked right before writing. If the upload fails, r fails, or r
+// yields a different number of bytes than size, the error is returned and
+// whatever was written is removed, best effort. r is not read after Put
+// returns, so a caller feeding it from a pipe can close the pipe then.
+func (t *Target) Put(ctx context.Context, path string, r io.Reader, size int64) error {
+	if err := checkPath(path); err != nil {
+		return t.errorf("put", path, err)
+	}
+	exists, err := t.Exists(ctx, path)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return t.errorf("put", path, ErrExists)
+	}
+	in := &watchedReader{r: r}
+	obj, err := operations.RcatSize(ctx, t.fs, path, io.NopCloser(in), size, time.Now(), nil)
+	if err == nil {
+		err = in.check(size)
+	}
+	if err != nil {
+		t.removeFailed(ctx, obj, path)
+		return t.errorf("put", path, err)
+	}
+	return nil
+}
+
+// removeFailed removes what a failed Put left at path. It runs even when
+// ctx was cancelled (that may be why Put failed), for a bounded time.
+func (t *Target) removeFailed(ctx context.Context, obj fs.Object, path string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if obj == nil {
+		var err error
+		if obj, err = t.fs.NewObject(ctx, path); err != nil {
+			return // nothing there, or nothing we can see
+		}
+	}
+	if err := obj.Remove(ctx); err != nil {
+		fs.Errorf(t.fs, "could not remove incomplete object %q: %v", path, err)
+	}
+}
+
+// watchedReader remembers how much r yielded and how reading it ended, so
+// Put can tell a complete input from one that failed or was cut short,
+// whatever the backend made of it.
+type watchedReader struct {
+	r   io.Reader
+	n   int64
+	err error // first error other than io.EOF
+	eof bool
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	w.n += int64(n)
+	switch {
+	case err == io.EOF:
+		w.eof = true
+	case err != nil && w.err == nil:
+		w.err = err
+	}
+	return n, err
+}
+
+// check is called after a successful upload. It fails if the input failed,
+// or if it did not yield exactly size bytes (when size >= 0).
+func (w *watchedReader) check(size int64) error {
+	if w.err != nil {
+		return fmt.Errorf("read input: %w", w.err)
+	}
+	if size < 0 {
+		if !w.eof {
+			return errors.New("upload ended before the input did")
+		}
+		return nil
+	}
+	if w.n != size {
+		return fmt.Errorf("input was %d bytes, expected %d", w.n, size)
+	}
+	if !w.eof {
+		// The backend read exactly size bytes; the input must end there.
+		var b [1]byte
+		n, err := io.ReadFull(w, b[:])
+		if n > 0 {
+			return fmt.Errorf("input is longer than the %d bytes expected", size)
+		}
+		if err != io.EOF {
+			return fmt.Errorf("read input: %w", err)
+		}
+	}
+	return nil
+}
+
+// List returns every object below dir (recursively; "" is the whole
+// target), with paths relative to the target's root, sorted by path. A
+// directory that does not exist yields an empty list.
+func (t *Target) List(ctx context.Context, dir string) ([]Entry, error) {
+	dir = strings.Trim(dir, "/")
+	if dir != "" {
+		if err := checkPath(dir); err != nil {
+			return nil, t.errorf("list", dir, err)
+		}
+	}
+	var out []Entry
+	add := func(entries fs.DirEntries) error {
+		for _, e := range entries {
+			if o, ok := e.(fs.Object); ok {
+				out = append(out, Entry{Path: o.Remote(), Size: o.Size(), ModTime: o.ModTime(ctx)})
+			}
+		}
+		return nil
+	}
+	var err error
+	if listR := t.fs.Features().ListR; listR != nil {
+		err = listR(ctx, dir, add)
+	} else {
+		err = t.walk(ctx, dir, add)
+	}
+	if errors.Is(err, fs.ErrorDirNotFound) {
+		return []Entry{}, nil
+	}
+	if err != nil {
+		return nil, t.errorf("list", dir, err)
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
+	if out == nil {
+		out = []Entry{}
+	}
+	return out, nil
+}
+
+// walk lists dir and the directories below it one by one, for backends
+// without a recursive listing. A directory that vanishes while walking is
+// skipped; only a missing dir itself is reported.
+func (t *Target) walk(ctx context.Context, dir string, fn fs.ListRCallback) error {
+	entries, err := t.fs.List(ctx, dir)
+	if err != nil {
+		return err
+	}
+	if err := fn(entries); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if d, ok := e.(fs.Directory); ok {
+			err := t.walk(ctx, d.Remote(), fn)
+			if err != nil && !errors.Is(err, fs.ErrorDirNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Open returns the content of the object at path. The caller closes it.
+func (t *Target) Open(ctx context.Context, path string) (io.ReadCloser, error) {
+	if err := checkPath(path); err != nil {
+		return nil, t.errorf("open", path, err)
+	}
+	obj, err := t.object(ctx, path)
+	if err != nil {
+		return nil, t.errorf("open", path, err)
+	}
+	rc, err := obj.Open(ctx)
+	if err != nil {
+		return nil, t.errorf("open", path, err)
+	}
+	return rc, nil
+}
+
+// Delete removes the object at path.
+func (t *Target) Delete(ctx context.Context, path string) error {
+	if err := checkPath(path); err != nil {
+		return t.errorf("delete", path, err)
+	}
+	obj, err := t.object(ctx, path)
+	if err != nil {
+		return t.errorf("delete", path, err)
+	}
+	if err := obj.Remove(ctx); err != nil {
+		return t.errorf("delete", path, err)
+	}
+	return nil
+}
+
+// Close releases the backend's connections (sftp keeps a pool). The
+// Target must not be used afterwards.
+func (t *Target) Close(ctx context.Context) error {
+	if shutdown := t.fs.Features().Shutdown; shutdown != nil {
+		if err := shutdown(ctx); err != nil {
+			return fmt.Errorf("target %q: close: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// object finds the object at path; a missing one is ErrNotFound.
+func (t *Target) object(ctx context.Context, path string) (fs.Object, error) {
+	obj, err := t.fs.NewObject(ctx, path)
+	switch {
+	case err == nil:
+		return obj, nil
+	case errors.Is(err, fs.ErrorObjectNotFound), errors.Is(err, fs.ErrorDirNotFound):
+		return nil, ErrNotFound
+	case errors.Is(err, fs.ErrorIsDir), errors.Is(err, fs.ErrorNotAFile):
+		return nil, errors.New("is a directory, not an object")
+	}
+	return nil, err
+}
+
+func (t *Target) errorf(op, path string, err error) error {
+	return fmt.Errorf("target %q: %s %q: %w", t.Name, op, path, err)
+}
+
+// checkPath accepts a relative object path with "/" separators and no
+// empty, "." or ".." elements.
+func checkPath(path string) error {
+	if path == "" {
+		return errors.New("empty path")
+	}
+	if strings.HasPrefix(path, "/") {
+		return errors.New("path must be relative to the target")
+	}
+	for _, elem := range strings.Split(path, "/") {
+		switch elem {
+		case "", ".", "..":
+			return errors.New("path must not have empty, \".\" or \"..\" elements")
+		}
+	}
+	return nil
+}
