@@ -1,0 +1,71 @@
+package archive
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// ManifestVersion is the manifest format this code writes. Readers accept
+// this version and refuse newer ones rather than misread them.
+const ManifestVersion = 1
+
+// Manifest describes a complete archive. Its JSON form is documented in
+// docs/design.md.
+type Manifest struct {
+	Version     int        `json:"version"`
+	Tool        string     `json:"tool"`
+	ToolVersion string     `json:"tool_version"`
+	Host        string     `json:"host"`
+	Database    string     `json:"database"`
+	Time        time.Time  `json:"time"`
+	Object      string     `json:"object"`
+	Dump        DumpInfo   `json:"dump"`
+	Ciphertext  Digest     `json:"ciphertext"`
+	Encryption  Encryption `json:"encryption"`
+}
+
+// DumpInfo describes the plaintext: the dump file byte for byte.
+type DumpInfo struct {
+	Format      string    `json:"format"`      // plain, custom, tar, cluster
+	Compression string    `json:"compression"` // gzip, zstd, none
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	File        string    `json:"file"`
+	Modified    time.Time `json:"modified"`
+}
+
+// Digest is a size and SHA-256 (hex).
+type Digest struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Encryption records who can open the archive, without the keys themselves.
+type Encryption struct {
+	Kind       string   `json:"kind"` // x25519, mlkem768x25519, scrypt
+	Recipients []string `json:"recipients"`
+}
+
+// Marshal encodes the manifest as indented JSON.
+func (m *Manifest) Marshal() []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(m) // a struct of plain fields cannot fail to encode
+	return buf.Bytes()
+}
+
+// ParseManifest decodes a manifest, refusing versions newer than this code.
+func ParseManifest(data []byte) (*Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if m.Version < 1 || m.Version > ManifestVersion {
+		return nil, fmt.Errorf("manifest version %d is not supported by this pgarchive (reads up to %d)", m.Version, ManifestVersion)
+	}
+	return &m, nil
+}
