@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/crypt"
+	"github.com/pgarchive/pgarchive/internal/dump"
+	"github.com/pgarchive/pgarchive/internal/target"
+)
+
+type pushOptions struct {
+	cfg        *config.Config
+	database   string
+	file       string
+	allowStale bool
+	now        time.Time
+}
+
+func newPushCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "push",
+		Usage:     "encrypt the newest dump of a database and store it on every target",
+		ArgsUsage: " ",
+		Description: `Reads the dump services.postgresqlBackup just wrote (<dump_dir>/<database>.sql<suffix>)
+once, encrypts it with age and streams it to every target at once. Each target
+gets the object and then its manifest; a target that fails does not stop the
+others. This is the ExecStartPost of postgresqlBackup-<database>.service.
+
+` + exitStatusHelp + `
+   A push that stored a complete archive on some targets but not all exits 1
+   and names each failed target; the complete copies stay.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "database `NAME` (\"all\" for backupAll)"},
+			&cli.StringFlag{Name: "file", Usage: "dump `PATH` (default: <dump_dir>/<database>.sql<suffix>)"},
+			&cli.BoolFlag{Name: "allow-stale", Usage: "push a dump older than max_dump_age"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := requireFlag(c, "database"); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			now, err := clockNow()
+			if err != nil {
+				return err
+			}
+			return runPush(c.Context, pushOptions{
+				cfg:        cfg,
+				database:   c.String("database"),
+				file:       c.String("file"),
+				allowStale: c.Bool("allow-stale"),
+				now:        now,
+			})
+		},
+	}
+}
+
+func runPush(ctx context.Context, opts pushOptions) error {
+	cfg := opts.cfg
+	if err := archive.CheckDatabaseName(opts.database); err != nil {
+		return usageError{err}
+	}
+	path := opts.file
+	if path == "" {
+		path = cfg.DumpPath(opts.database)
+	}
+	maxAge := cfg.MaxDumpAge.Duration
+	if opts.allowStale {
+		maxAge = 0
+	}
+	info, err := dump.Inspect(path, cfg.Compression, maxAge, opts.now)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", opts.database, err)
+	}
+	recipients, err := crypt.FromConfig(cfg.Encryption)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", opts.database, err)
+	}
+	// Every secret must be readable before anything is sent: a typo in one
+	// path should fail loudly, not quietly skip that target forever.
+	if err := checkSecretsReadable(cfg); err != nil {
+		return fmt.Errorf("push %s: %w", opts.database, err)
+	}
+	targets, openErrs := openTargets(ctx, cfg, "")
+	var result *archive.PushResult
+	if len(targets) > 0 {
+		result, err = archive.Push(ctx, archive.PushRequest{
+			Dump:        info,
+			Host:        cfg.Host,
+			Database:    opts.database,
+			Time:        opts.now,
+			Recipients:  recipients,
+			Targets:     targets,
+			ToolVersion: toolVersion(),
+			Log:         logger(),
+		})
+		if err != nil {
+			return fmt.Errorf("push %s: %w", opts.database, err)
+		}
+	} else {
+		name, _ := archive.NewName(cfg.Host, opts.database, opts.now, suffixOf(cfg.Compression))
+		result = &archive.PushResult{Name: name}
+	}
+	for _, oe := range openErrs {
+		logger().Error("push failed", "database", opts.database, "target", oe.Target, "error", oe.Err.Error())
+		result.Results = append(result.Results, oe)
+	}
+	return result.FailedError()
+}
+
+func suffixOf(compression string) string {
+	s, _ := config.DumpSuffix(compression)
+	return s
+}
+
+// checkSecretsReadable reads (and forgets) every secret file the config names.
+func checkSecretsReadable(cfg *config.Config) error {
+	for _, name := range cfg.TargetNames() {
+		for opt, path := range cfg.Targets[name].SecretFiles {
+			if _, err := crypt.ReadSecretFile(path); err != nil {
+				return fmt.Errorf("targets.%s.secret_files.%s: %w", name, opt, err)
+			}
+		}
+	}
+	if cfg.Rclone.ConfigFile != "" {
+		if _, err := crypt.ReadSecretFile(cfg.Rclone.ConfigFile); err != nil {
+			return fmt.Errorf("rclone.config_file: %w", err)
+		}
+	}
+	return nil
+}
+
+// openTargets opens every target (or just the one named only); a target
+// that cannot be opened (its server is down, say) is reported, not fatal.
+func openTargets(ctx context.Context, cfg *config.Config, only string) ([]*target.Target, []archive.TargetResult) {
+	var ok []*target.Target
+	var failed []archive.TargetResult
+	for _, name := range cfg.TargetNames() {
+		if only != "" && name != only {
+			continue
+		}
+		t, err := target.Open(ctx, name, cfg.Targets[name], cfg.Rclone)
+		if err != nil {
+			failed = append(failed, archive.TargetResult{Target: name, Err: err})
+			continue
+		}
+		ok = append(ok, t)
+	}
+	return ok, failed
+}
+
+// selectTarget checks --target names a configured target.
+func selectTarget(cfg *config.Config, name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, ok := cfg.Targets[name]; !ok {
+		return usagef("--target %q is not in the config (targets: %v)", name, cfg.TargetNames())
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/crypt"
+	"github.com/pgarchive/pgarchive/internal/dump"
+	"github.com/pgarchive/pgarchive/internal/restore"
+	"github.com/pgarchive/pgarchive/internal/target"
+)
+
+type restoreOptions struct {
+	cfg            *config.Config
+	host           string
+	database       string
+	at             string
+	target         string
+	identity       string
+	passphraseFile string
+	output         string
+	into           string
+	jobs           int
+	clean          bool
+	stdout         io.Writer
+}
+
+func newRestoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "restore",
+		Usage:     "fetch, decrypt and restore an archive to a file, stdout or a database",
+		ArgsUsage: " ",
+		Description: `Finds the newest complete archive of the database (or the one taken --at a
+time) on the first target that has it, decrypts it and checks it against its
+manifest as it streams.
+
+--output writes the dump file exactly as services.postgresqlBackup wrote it
+(still compressed); - is stdout. A file is written beside PATH under a
+temporary name and renamed only when the archive checked out whole.
+
+--into restores into a database, creating it if needed: pg_restore for custom
+and tar dumps, psql for plain ones. A plain dump made with pg_dump -C names its
+original database; those statements are skipped so the dump lands in DBNAME.
+The connection comes from libpq's usual PG* environment (PGHOST, PGUSER, ...).
+
+` + exitStatusHelp,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "database `NAME` whose archive to restore"},
+			&cli.StringFlag{Name: "at", Value: "latest", Usage: "archive `TIME` (YYYYMMDDTHHMMSSZ) or latest"},
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "read from this target `NAME` only"},
+			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
+			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE`"},
+			&cli.StringFlag{Name: "passphrase-file", Usage: "`FILE` holding the passphrase (passphrase mode)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the dump file to `PATH` (- for stdout)"},
+			&cli.StringFlag{Name: "into", Usage: "restore into database `DBNAME`"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "parallel pg_restore jobs `N` (custom-format dumps)"},
+			&cli.BoolFlag{Name: "clean", Usage: "drop and recreate DBNAME first if it exists"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := requireFlag(c, "database"); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			return runRestore(c.Context, restoreOptions{
+				cfg: cfg, host: c.String("host"), database: c.String("database"), at: c.String("at"),
+				target: c.String("target"), identity: c.String("identity"), passphraseFile: c.String("passphrase-file"),
+				output: c.String("output"), into: c.String("into"), jobs: c.Int("jobs"), clean: c.Bool("clean"),
+				stdout: c.App.Writer,
+			})
+		},
+	}
+}
+
+func runRestore(ctx context.Context, opts restoreOptions) error {
+	if (opts.output == "") == (opts.into == "") {
+		return usagef("give exactly one of --output PATH and --into DBNAME")
+	}
+	if opts.jobs < 1 {
+		return usagef("--jobs must be at least 1")
+	}
+	if opts.output != "" && (opts.clean || opts.jobs != 1) {
+		return usagef("--clean and --jobs go with --into")
+	}
+	if err := archive.CheckDatabaseName(opts.database); err != nil {
+		return usageError{err}
+	}
+	if err := selectTarget(opts.cfg, opts.target); err != nil {
+		return err
+	}
+	if opts.output != "" && opts.output != "-" {
+		if _, err := os.Stat(opts.output); err == nil {
+			return usagef("--output %q exists; remove it or choose another path", opts.output)
+		}
+	}
+	ids, err := crypt.LoadIdentities(opts.identity, opts.passphraseFile)
+	if err != nil {
+		return usageError{err}
+	}
+	host := opts.host
+	if host == "" {
+		host = opts.cfg.Host
+	}
+	t, entry, err := findArchive(ctx, opts.cfg, host, opts.database, opts.at, opts.target)
+	if err != nil {
+		return err
+	}
+	m, err := archive.ReadManifest(ctx, t, entry.Name)
+	if err != nil {
+		return err
+	}
+	logger().Info("restoring", "database", opts.database, "target", t.Name, "object", entry.Name.Object())
+	plain, err := archive.Open(ctx, t, entry.Name, m, ids)
+	if err != nil {
+		return err
+	}
+	defer plain.Close()
+
+	if opts.output != "" {
+		return writeOutput(plain, opts.output, opts.stdout)
+	}
+	sql, err := dump.Decompress(plain, m.Dump.Compression)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", entry.Name.Object(), err)
+	}
+	defer sql.Close()
+	err = restore.Into(ctx, sql, restore.Options{
+		Database: opts.into,
+		Format:   m.Dump.Format,
+		Jobs:     opts.jobs,
+		Clean:    opts.clean,
+	})
+	if err != nil {
+		return fmt.Errorf("restore %s into %q: %w", entry.Name.Object(), opts.into, err)
+	}
+	logger().Info("restored", "database", opts.database, "target", t.Name, "object", entry.Name.Object(), "into", opts.into)
+	return nil
+}
+
+// findArchive picks the archive to restore: the newest complete one (or
+// the one at the given time) over the targets in config order; the first
+// target holding it wins.
+func findArchive(ctx context.Context, cfg *config.Config, host, db, at, only string) (*target.Target, archive.Entry, error) {
+	wantLatest := at == "latest"
+	var wantTime archive.Name
+	if !wantLatest {
+		t, err := archive.ParseStamp(at)
+		if err != nil {
+			return nil, archive.Entry{}, usagef("--at: %v", err)
+		}
+		wantTime.Time = t
+	}
+	targets, failed := openTargets(ctx, cfg, only)
+	var errs []string
+	for _, f := range failed {
+		errs = append(errs, fmt.Sprintf("%s: %v", f.Target, f.Err))
+	}
+	var best *archive.Entry
+	var bestTarget *target.Target
+	for _, t := range targets {
+		entries, err := archive.List(ctx, t, host, db)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		for i := range entries {
+			e := entries[i]
+			if !e.Complete {
+				continue
+			}
+			if !wantLatest && !e.Name.Time.Equal(wantTime.Time) {
+				continue
+			}
+			if best == nil || e.Name.Time.After(best.Name.Time) {
+				best, bestTarget = &e, t
+			}
+		}
+	}
+	if best == nil {
+		what := "no complete archive"
+		if !wantLatest {
+			what = "no complete archive at " + at
+		}
+		err := fmt.Errorf("%s of database %q from host %q on any target", what, db, host)
+		if len(errs) > 0 {
+			err = fmt.Errorf("%w (and some targets could not be read: %s)", err, joinLines(errs))
+		}
+		return nil, archive.Entry{}, hintError{err, "`pgarchive list` shows what each target holds; --host picks another host's archives"}
+	}
+	return bestTarget, *best, nil
+}
+
+// writeOutput copies the plaintext to stdout, or to a file that appears
+// under its name only once the archive has checked out whole.
+func writeOutput(plain io.Reader, path string, stdout io.Writer) error {
+	if path == "-" {
+		_, err := io.Copy(stdout, plain)
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
+	if err != nil {
+		return fmt.Errorf("create output: %w", err)
+	}
+	_, err = io.Copy(tmp, plain)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func joinLines(parts []string) string { return strings.Join(parts, "; ") }

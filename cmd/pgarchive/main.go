@@ -1,0 +1,181 @@
+// Command pgarchive encrypts the dumps services.postgresqlBackup writes and
+// pushes them to every configured storage target; it also lists, restores
+// and checks them. See README.md for the configuration and docs/design.md
+// for the archive format.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/crypt"
+	"github.com/pgarchive/pgarchive/internal/logging"
+	"github.com/pgarchive/pgarchive/internal/target"
+)
+
+// version is stamped by the Nix build with -ldflags "-X main.version=...".
+var version = ""
+
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// Exit codes, as documented in every command's help.
+const (
+	exitOK         = 0
+	exitFailed     = 1
+	exitUsage      = 2
+	exitStatusHelp = `EXIT STATUS
+   0  done
+   1  the work failed (the message says which part)
+   2  bad usage or configuration`
+)
+
+// usageError marks errors that are the caller's to fix: exit 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// hintError carries a second line telling the user what to do.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (h hintError) Error() string { return h.err.Error() }
+func (h hintError) Unwrap() error { return h.err }
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:    "pgarchive",
+		Usage:   "encrypt PostgreSQL dumps and keep them on several storage targets",
+		Version: toolVersion(),
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:    "config",
+				Usage:   "configuration `FILE`",
+				EnvVars: []string{"PGARCHIVE_CONFIG"},
+				Value:   config.DefaultPath,
+			},
+			&cli.BoolFlag{Name: "verbose", Usage: "log debug messages, rclone's included"},
+		},
+		Commands: []*cli.Command{
+			newPushCommand(),
+			newListCommand(),
+			newRestoreCommand(),
+			newCheckConfigCommand(),
+			newKeygenCommand(),
+		},
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {}, // main maps errors to exit codes
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		Before: func(c *cli.Context) error {
+			level := slog.LevelInfo
+			if c.Bool("verbose") {
+				level = slog.LevelDebug
+			}
+			h := logging.New(level)
+			slog.SetDefault(slog.New(h))
+			target.SetLogHandler(h)
+			return nil
+		},
+	}
+	for _, c := range app.Commands {
+		// Bad flags: one error line and exit 2, not the help text on stdout.
+		c.OnUsageError = app.OnUsageError
+	}
+	return app
+}
+
+// requireFlag fails with a usage error when a required flag is missing;
+// urfave's own Required flags would print the whole help and exit 1.
+func requireFlag(c *cli.Context, name string) error {
+	if c.String(name) == "" {
+		return usagef("--%s is required (see pgarchive %s --help)", name, c.Command.Name)
+	}
+	return nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := newApp(stdout, stderr).RunContext(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "pgarchive: error: %v\n", err)
+	var hint hintError
+	if errors.As(err, &hint) {
+		fmt.Fprintf(stderr, "pgarchive: hint: %s\n", hint.hint)
+	}
+	var cfgErr *config.Error
+	var use usageError
+	var exitCoder cli.ExitCoder
+	switch {
+	case errors.As(err, &cfgErr), errors.As(err, &use):
+		return exitUsage
+	case errors.As(err, &exitCoder):
+		return exitCoder.ExitCode()
+	}
+	return exitFailed
+}
+
+// loadConfig reads and fully checks the file named by --config (the
+// checks check-config makes); problems are exit 2.
+func loadConfig(c *cli.Context) (*config.Config, error) {
+	cfg, err := config.Load(c.String("config"))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConfig(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// checkConfig adds the checks config cannot make alone: recipients parse,
+// backends are compiled in and know their options. No file is read.
+func checkConfig(cfg *config.Config) error {
+	if err := crypt.CheckConfig(cfg.Encryption); err != nil {
+		return &config.Error{Msg: err.Error()}
+	}
+	for _, name := range cfg.TargetNames() {
+		if err := target.Check(name, cfg.Targets[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// logger is the process logger set up in the app's Before hook.
+func logger() *slog.Logger { return slog.Default() }
