@@ -1,0 +1,120 @@
+package tests
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
+)
+
+// Issue 2, test 2: every dump kind services.postgresqlBackup can make
+// restores into a database of another name; row counts and checksums match
+// the source, and the source (named inside -C dumps) is left alone.
+func TestRestoreIntoNewDatabase(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	pg.CreateDB(t, "forge")
+	pg.Seed(t, "forge")
+	source := pg.Fingerprint(t, "forge")
+	identity, recipient := keypair(t, false)
+
+	cases := []struct{ kind, compression string }{
+		{"gzip", "gzip"},
+		{"zstd", "zstd"},
+		{"none", "none"},
+		{"custom-gzip", "gzip"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.kind, func(t *testing.T) {
+			dumpDir := t.TempDir()
+			pg.Dump(t, "forge", dumpDir, tc.kind)
+			cfg := configFile(t, dumpDir, tc.compression, ageRecipients(recipient), localTarget("local", t.TempDir()))
+			env := append(pg.Env(), "PGARCHIVE_CONFIG="+cfg)
+			mustRun(t, env, "push", "--database", "forge")
+
+			// A marker written to the source after the dump must survive
+			// the restore: the dump's CREATE DATABASE/\connect forge must
+			// not reach the original.
+			marker := strings.ReplaceAll("marker_"+tc.kind, "-", "_")
+			pg.Psql(t, "forge", fmt.Sprintf("CREATE TABLE %s (x int)", marker))
+			defer pg.Psql(t, "forge", "DROP TABLE "+marker)
+
+			into := "scratch_" + strings.ReplaceAll(tc.kind, "-", "_")
+			args := []string{"restore", "--database", "forge", "--identity", identity, "--into", into}
+			if tc.kind == "custom-gzip" {
+				args = append(args, "--jobs", "2")
+			}
+			mustRun(t, env, args...)
+			if got := pg.Fingerprint(t, into); got != source {
+				t.Errorf("restored %s differs from the source:\n got %s\nwant %s", into, got, source)
+			}
+			if n := pg.Psql(t, "forge", fmt.Sprintf("SELECT count(*) FROM pg_tables WHERE tablename = '%s'", marker)); strings.TrimSpace(n) != "1" {
+				t.Errorf("the source database was changed by the restore")
+			}
+
+			// Restoring again refuses a non-empty database, --clean replaces it.
+			r := pgarchive(t, env, args...)
+			if r.code != 1 || !strings.Contains(r.stderr, "--clean") {
+				t.Errorf("second restore without --clean: %s", r)
+			}
+			mustRun(t, env, append(args, "--clean")...)
+			if got := pg.Fingerprint(t, into); got != source {
+				t.Errorf("after --clean, %s differs from the source", into)
+			}
+		})
+	}
+}
+
+// Issue 2, test 5: post-quantum recipients and passphrase mode round-trip
+// through push and restore; a mix of PQ and X25519 recipients is refused
+// before anything is written.
+func TestEncryptionModes(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	pg.CreateDB(t, "archive")
+	pg.Seed(t, "archive")
+	source := pg.Fingerprint(t, "archive")
+	dumpDir := t.TempDir()
+	pg.Dump(t, "archive", dumpDir, "gzip")
+	pqIdentity, pqRecipient := keypair(t, true)
+	_, xRecipient := keypair(t, false)
+	pass := writeFile(t, t.TempDir(), "pass", "correct horse battery staple\n")
+
+	t.Run("post-quantum", func(t *testing.T) {
+		local := t.TempDir()
+		cfg := configFile(t, dumpDir, "gzip", ageRecipients(pqRecipient), localTarget("local", local))
+		env := append(pg.Env(), "PGARCHIVE_CONFIG="+cfg)
+		mustRun(t, env, "push", "--database", "archive")
+		mustRun(t, env, "restore", "--database", "archive", "--identity", pqIdentity, "--into", "from_pq")
+		if got := pg.Fingerprint(t, "from_pq"); got != source {
+			t.Error("post-quantum round trip changed the data")
+		}
+	})
+	t.Run("passphrase", func(t *testing.T) {
+		cfg := configFile(t, dumpDir, "gzip", "passphrase_file = "+toml(pass), localTarget("local", t.TempDir()))
+		env := append(pg.Env(), "PGARCHIVE_CONFIG="+cfg, "PGARCHIVE_TEST_SCRYPT_WORK_FACTOR=10")
+		mustRun(t, env, "push", "--database", "archive")
+		mustRun(t, env, "restore", "--database", "archive", "--passphrase-file", pass, "--into", "from_pass")
+		if got := pg.Fingerprint(t, "from_pass"); got != source {
+			t.Error("passphrase round trip changed the data")
+		}
+		wrong := writeFile(t, t.TempDir(), "wrong", "not it\n")
+		r := pgarchive(t, env, "restore", "--database", "archive", "--passphrase-file", wrong, "--output", "-")
+		if r.code != 1 || !strings.Contains(r.stderr, "passphrase") && !strings.Contains(r.stderr, "no identity matches") {
+			t.Errorf("wrong passphrase: %s", r)
+		}
+	})
+	t.Run("mixed recipients refused", func(t *testing.T) {
+		local := t.TempDir()
+		cfg := configFile(t, dumpDir, "gzip", ageRecipients(xRecipient, pqRecipient), localTarget("local", local))
+		env := []string{"PGARCHIVE_CONFIG=" + cfg}
+		for _, cmd := range [][]string{{"check-config"}, {"push", "--database", "archive"}} {
+			r := pgarchive(t, env, cmd...)
+			if r.code == 0 || !strings.Contains(r.stderr, "mixes post-quantum") {
+				t.Errorf("%v with mixed recipients: %s", cmd, r)
+			}
+		}
+		if files := snapshot(t, local); len(files) != 0 {
+			t.Errorf("refused push wrote %v", keys(files))
+		}
+	})
+}
