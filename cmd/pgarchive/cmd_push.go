@@ -63,11 +63,37 @@ others. This is the ExecStartPost of postgresqlBackup-<database>.service.
 	}
 }
 
-func runPush(ctx context.Context, opts pushOptions) error {
+func runPush(ctx context.Context, opts pushOptions) (err error) {
 	cfg := opts.cfg
 	if err := archive.CheckDatabaseName(opts.database); err != nil {
 		return usageError{err}
 	}
+	run := startJob(ctx, cfg, "push", opts.database)
+	var result *archive.PushResult
+	defer func() { run.finish(pushReport(opts.database, result, err)) }()
+	return push(ctx, opts, &result)
+}
+
+// pushReport turns a push's outcome into what observers record.
+func pushReport(db string, result *archive.PushResult, err error) jobReport {
+	rep := jobReport{Database: db, Err: err}
+	if result == nil {
+		return rep
+	}
+	for _, t := range result.Results {
+		tr := targetReport{Target: t.Target, Err: t.Err}
+		if t.Err == nil && result.Manifest != nil {
+			tr.Bytes = result.Manifest.Ciphertext.Size
+		} else {
+			tr.Failed = 1
+		}
+		rep.Targets = append(rep.Targets, tr)
+	}
+	return rep
+}
+
+func push(ctx context.Context, opts pushOptions, out **archive.PushResult) error {
+	cfg := opts.cfg
 	path := opts.file
 	if path == "" {
 		path = cfg.DumpPath(opts.database)
@@ -113,6 +139,7 @@ func runPush(ctx context.Context, opts pushOptions) error {
 		logger().Error("push failed", "database", opts.database, "target", oe.Target, "error", oe.Err.Error())
 		result.Results = append(result.Results, oe)
 	}
+	*out = result
 	return result.FailedError()
 }
 
