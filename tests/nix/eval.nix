@@ -228,8 +228,8 @@ let
 
   # Typos the module cannot know about: they evaluate, and the build-time
   # `pgarchive check-config` must reject the rendered file. nixeval_test.go
-  # checks the first with internal/config.Parse, both with the binary when
-  # PGARCHIVE_BIN is set (rclone option names are checked by the binary).
+  # checks the first with internal/config.Parse and both with the real
+  # binary (rclone option names are checked there).
   rejectedAtBuild = {
     settingsKeyTypo = [
       example

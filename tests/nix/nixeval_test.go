@@ -10,8 +10,9 @@
 // $CREDENTIALS_DIRECTORY paths; each bad input must fail its assertion.
 //
 // NIXPKGS_LIB names a checkout of nix-community/nixpkgs.lib kept outside the
-// repository; without it the tests skip. With PGARCHIVE_BIN set to a built
-// pgarchive, every rendered file also goes through `pgarchive check-config`.
+// repository; without it the tests skip. Every rendered file also goes
+// through the real `pgarchive check-config` (built by tests/harness, or
+// PGARCHIVE_BINARY).
 package nixeval
 
 import (
@@ -30,6 +31,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 const etcKey = "etc/pgarchive/config.toml"
@@ -149,7 +151,7 @@ func numbersToTOML(v any) any {
 }
 
 // parseRendered writes every rendered file of r as TOML and parses it with
-// config.Parse; it also runs `pgarchive check-config` when PGARCHIVE_BIN is set.
+// config.Parse and runs `pgarchive check-config` on it.
 func parseRendered(t *testing.T, name string, r *report) map[string]*config.Config {
 	t.Helper()
 	out := map[string]*config.Config{}
@@ -162,12 +164,10 @@ func parseRendered(t *testing.T, name string, r *report) map[string]*config.Conf
 			continue
 		}
 		out[key] = c
-		if bin := os.Getenv("PGARCHIVE_BIN"); bin != "" {
-			if msg, err := checkConfig(t, bin, data); err != nil {
-				t.Errorf("%s: %s: pgarchive check-config: %v\n%s", name, key, err, msg)
-			} else {
-				t.Logf("%s: %s: pgarchive check-config: %s", name, key, msg)
-			}
+		if msg, err := checkConfig(t, harness.Binary(t), data); err != nil {
+			t.Errorf("%s: %s: pgarchive check-config: %v\n%s", name, key, err, msg)
+		} else {
+			t.Logf("%s: %s: pgarchive check-config: %s", name, key, msg)
 		}
 	}
 	return out
@@ -490,11 +490,7 @@ func TestTyposFailCheckConfig(t *testing.T) {
 			t.Logf("settingsKeyTypo: %s: %v", key, err)
 		}
 	}
-	bin := os.Getenv("PGARCHIVE_BIN")
-	if bin == "" {
-		t.Log("PGARCHIVE_BIN is not set: not running pgarchive check-config on the typo cases")
-		return
-	}
+	bin := harness.Binary(t)
 	for _, name := range sortedKeys(ev.RejectedAtBuild) {
 		data := settingsTOML(t, ev.RejectedAtBuild[name].RenderedSettings[etcKey])
 		msg, err := checkConfig(t, bin, data)
