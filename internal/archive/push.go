@@ -191,7 +191,7 @@ func stream(ctx context.Context, object string, src io.Reader, size int64, enc *
 	if len(targets) == 0 {
 		return "", "", errors.New("no target can take the archive")
 	}
-	fan := &fanout{}
+	fan := newBroadcaster()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for _, t := range targets {
@@ -259,54 +259,6 @@ func errOr(err, fallback error) error {
 		return err
 	}
 	return fallback
-}
-
-// fanout writes everything to every pipe still alive; a pipe whose upload
-// failed is dropped, and the write fails only when none is left.
-type fanout struct {
-	names  []string
-	pipes  []*io.PipeWriter
-	failed map[string]error
-}
-
-func (f *fanout) add(name string, pw *io.PipeWriter) {
-	f.names = append(f.names, name)
-	f.pipes = append(f.pipes, pw)
-}
-
-func (f *fanout) Write(p []byte) (int, error) {
-	alive := 0
-	for i, pw := range f.pipes {
-		if pw == nil {
-			continue
-		}
-		if _, err := pw.Write(p); err != nil {
-			if f.failed == nil {
-				f.failed = map[string]error{}
-			}
-			f.failed[f.names[i]] = err
-			f.pipes[i] = nil
-			continue
-		}
-		alive++
-	}
-	if alive == 0 {
-		return 0, errNoLiveTargets
-	}
-	return len(p), nil
-}
-
-func (f *fanout) closeAll(err error) {
-	for _, pw := range f.pipes {
-		if pw == nil {
-			continue
-		}
-		if err != nil {
-			pw.CloseWithError(err)
-		} else {
-			pw.Close()
-		}
-	}
 }
 
 type counter struct{ n int64 }
