@@ -163,6 +163,9 @@ let
   hasPassphrase = cfg.encryption.passphraseFile != null;
   dumpedDatabases = if pgb.backupAll then [ "all" ] else pgb.databases;
   targetNameRe = "[A-Za-z0-9][A-Za-z0-9._-]*";
+  localTargetPaths = lib.mapAttrsToList (_: t: t.path) (
+    lib.filterAttrs (_: t: t.type == "local" && lib.hasPrefix "/" t.path) cfg.targets
+  );
 
   targetModule =
     { name, ... }:
@@ -536,7 +539,9 @@ in
                 NoNewPrivileges = lib.mkDefault true;
                 PrivateTmp = lib.mkDefault true;
                 ProtectSystem = lib.mkDefault "strict";
-                ReadWritePaths = [ (toString pgb.location) ];
+                # The dump directory, and the directories of local targets
+                # (a second disk, a NAS mount): pgarchive writes there.
+                ReadWritePaths = [ (toString pgb.location) ] ++ localTargetPaths;
                 ProtectHome = lib.mkDefault true;
                 RestrictAddressFamilies = lib.mkDefault [
                   "AF_UNIX"

@@ -185,6 +185,10 @@ let
           encryption.passphraseFile = "/run/agenix/pgarchive-passphrase";
           rclone.configFile = "/run/agenix/rclone.conf";
           targets.offsite.remote = "offsite:pg";
+          targets.usb = {
+            type = "local";
+            path = "/mnt/usb/pg";
+          };
           settings.max_dump_age = "90m";
         };
       }

@@ -428,8 +428,9 @@ func TestBackupAll(t *testing.T) {
 	if got := lines(u.Service, "TimeoutStartSec"); !equal(got, []string{"2h"}) {
 		t.Errorf("TimeoutStartSec %q", got)
 	}
-	if got := lines(u.Service, "ReadWritePaths"); !equal(got, []string{"/srv/pgdump"}) {
-		t.Errorf("ReadWritePaths %q", got)
+	// ProtectSystem=strict: a local target's directory must be writable too.
+	if got := lines(u.Service, "ReadWritePaths"); !equal(got, []string{"/srv/pgdump", "/mnt/usb/pg"}) {
+		t.Errorf("ReadWritePaths %q, want the dump dir and the local target", got)
 	}
 }
 
