@@ -1,0 +1,177 @@
+// Package status judges whether every database's backups are fresh on
+// every target, from what the targets hold.
+//
+// For each database found on any target, Compute takes the newest
+// complete archive on each target and warns when
+//
+//   - a target lags: its newest archive is older than another target's
+//     newest, or it has none while another has one (a push that failed
+//     there, or a target added later and never filled);
+//   - a target's newest archive is older than the allowed age (pushes
+//     stopped, or every recent push failed there);
+//   - a target could not be listed at all.
+//
+// Incomplete archives (no manifest) never count: a push that died midway
+// leaves the target lagging, which is the truth. The judgement is pure: the
+// caller lists the targets and passes the time, so tests can move the clock.
+package status
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/pgarchive/pgarchive/internal/archive"
+)
+
+// Listing is what one target holds, or why it could not be listed.
+type Listing struct {
+	Target  string
+	Entries []archive.Entry
+	Err     error
+}
+
+// Report is the judgement over all databases and targets.
+type Report struct {
+	Host      string     `json:"host"`
+	Now       time.Time  `json:"now"`
+	MaxAge    string     `json:"max_age"`
+	Databases []Database `json:"databases"`
+	// Warnings are every warning of every database, plus targets that
+	// could not be listed and a host with no archive at all.
+	Warnings []string `json:"warnings"`
+}
+
+// OK reports whether there is nothing to warn about.
+func (r *Report) OK() bool { return len(r.Warnings) == 0 }
+
+// Database is one database across all targets.
+type Database struct {
+	Database string   `json:"database"`
+	Targets  []Target `json:"targets"`
+}
+
+// Target is the newest complete archive of one database on one target.
+type Target struct {
+	Target string `json:"target"`
+	// Newest is the time of the newest complete archive; nil if none.
+	Newest *time.Time `json:"newest"`
+	Object string     `json:"object,omitempty"`
+	// AgeSeconds is how old Newest is at the report's time.
+	AgeSeconds float64 `json:"age_seconds,omitempty"`
+	// Unreadable is set when the target could not be listed.
+	Unreadable bool     `json:"unreadable,omitempty"`
+	Warnings   []string `json:"warnings"`
+}
+
+// Age is how old the newest archive is, or 0 without one.
+func (t Target) Age() time.Duration { return time.Duration(t.AgeSeconds * float64(time.Second)) }
+
+// Compute judges the listings of host at now. Targets appear in the order
+// of listings; databases by name.
+func Compute(host string, listings []Listing, now time.Time, maxAge time.Duration) *Report {
+	rep := &Report{Host: host, Now: now.UTC(), MaxAge: maxAge.String(), Databases: []Database{}, Warnings: []string{}}
+	newest := map[string]map[string]archive.Entry{} // database -> target -> entry
+	for _, l := range listings {
+		if l.Err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("target %s could not be listed: %v", l.Target, l.Err))
+			continue
+		}
+		for _, e := range l.Entries {
+			db := e.Name.Database
+			if newest[db] == nil {
+				newest[db] = map[string]archive.Entry{}
+			}
+			if !e.Complete {
+				continue
+			}
+			if cur, ok := newest[db][l.Target]; !ok || e.Name.Time.After(cur.Name.Time) {
+				newest[db][l.Target] = e
+			}
+		}
+	}
+	dbs := make([]string, 0, len(newest))
+	for db := range newest {
+		dbs = append(dbs, db)
+	}
+	sort.Strings(dbs)
+	for _, db := range dbs {
+		d := judge(db, newest[db], listings, now, maxAge)
+		for _, t := range d.Targets {
+			if t.Unreadable {
+				continue // already said once for the whole target
+			}
+			for _, w := range t.Warnings {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s on %s: %s", db, t.Target, w))
+			}
+		}
+		rep.Databases = append(rep.Databases, d)
+	}
+	if len(dbs) == 0 && len(rep.Warnings) == 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("no archive of host %q on any target", host))
+	}
+	return rep
+}
+
+func judge(db string, newest map[string]archive.Entry, listings []Listing, now time.Time, maxAge time.Duration) Database {
+	var best archive.Entry
+	bestTarget := ""
+	for _, l := range listings {
+		if e, ok := newest[l.Target]; ok && (bestTarget == "" || e.Name.Time.After(best.Name.Time)) {
+			best, bestTarget = e, l.Target
+		}
+	}
+	d := Database{Database: db}
+	for _, l := range listings {
+		t := Target{Target: l.Target, Warnings: []string{}}
+		if l.Err != nil {
+			t.Unreadable = true
+			t.Warnings = append(t.Warnings, "could not be listed")
+			d.Targets = append(d.Targets, t)
+			continue
+		}
+		e, ok := newest[l.Target]
+		switch {
+		case !ok && bestTarget != "":
+			t.Warnings = append(t.Warnings, fmt.Sprintf("no complete archive; %s has one from %s", bestTarget, best.Name.Stamp()))
+		case !ok:
+			t.Warnings = append(t.Warnings, "no complete archive")
+		default:
+			tm := e.Name.Time
+			t.Newest = &tm
+			t.Object = e.Name.Object()
+			t.AgeSeconds = now.Sub(tm).Seconds()
+			if tm.Before(best.Name.Time) {
+				t.Warnings = append(t.Warnings, fmt.Sprintf("lags %s: newest is %s, %s has %s", bestTarget, e.Name.Stamp(), bestTarget, best.Name.Stamp()))
+			}
+			if age := now.Sub(tm); maxAge > 0 && age > maxAge {
+				t.Warnings = append(t.Warnings, fmt.Sprintf("newest archive is %s old, more than max_age %s", FormatAge(age), maxAge))
+			}
+		}
+		d.Targets = append(d.Targets, t)
+	}
+	return d
+}
+
+// FormatAge writes a duration the way people read backup ages: "3d4h",
+// "5h12m", "42m", "10s".
+func FormatAge(d time.Duration) string {
+	neg := ""
+	if d < 0 {
+		neg, d = "-", -d
+	}
+	d = d.Round(time.Second)
+	days := d / (24 * time.Hour)
+	h := (d % (24 * time.Hour)) / time.Hour
+	m := (d % time.Hour) / time.Minute
+	s := (d % time.Minute) / time.Second
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%s%dd%dh", neg, days, h)
+	case h > 0:
+		return fmt.Sprintf("%s%dh%dm", neg, h, m)
+	case m > 0:
+		return fmt.Sprintf("%s%dm", neg, m)
+	}
+	return fmt.Sprintf("%s%ds", neg, s)
+}
