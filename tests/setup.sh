@@ -19,6 +19,7 @@ packages=(
 	nix-bin
 	debootstrap systemd-container
 	hyperfine time
+	prometheus
 	ca-certificates
 )
 minio_version=v0.0.0-20260212201848-7aac2a2c5b7c

@@ -118,6 +118,8 @@ func push(ctx context.Context, opts pushOptions, out **archive.PushResult) error
 	targets, openErrs := openTargets(ctx, cfg, "")
 	var result *archive.PushResult
 	if len(targets) > 0 {
+		sd := newSDStatus()
+		what := "pushing " + opts.database
 		result, err = archive.Push(ctx, archive.PushRequest{
 			Dump:        info,
 			Host:        cfg.Host,
@@ -127,10 +129,13 @@ func push(ctx context.Context, opts pushOptions, out **archive.PushResult) error
 			Targets:     targets,
 			ToolVersion: toolVersion(),
 			Log:         logger(),
+			Progress:    func(n int64) { sd.progress(what, n, info.Size) },
 		})
 		if err != nil {
 			return fmt.Errorf("push %s: %w", opts.database, err)
 		}
+		sd.set(fmt.Sprintf("pushed %s (%s): %d of %d targets ok", opts.database, formatBytes(info.Size),
+			len(result.Results)-len(result.Failed()), len(result.Results)+len(openErrs)))
 	} else {
 		name, _ := archive.NewName(cfg.Host, opts.database, opts.now, suffixOf(cfg.Compression))
 		result = &archive.PushResult{Name: name}

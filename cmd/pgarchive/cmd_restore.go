@@ -125,11 +125,13 @@ func runRestore(ctx context.Context, opts restoreOptions) error {
 		return err
 	}
 	defer plain.Close()
+	src, done := terminalProgress("restoring "+entry.Name.File(), m.Dump.Size, plain)
+	defer done()
 
 	if opts.output != "" {
-		return writeOutput(plain, opts.output, opts.stdout)
+		return writeOutput(src, opts.output, opts.stdout)
 	}
-	sql, err := dump.Decompress(plain, m.Dump.Compression)
+	sql, err := dump.Decompress(src, m.Dump.Compression)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", entry.Name.Object(), err)
 	}
@@ -140,6 +142,7 @@ func runRestore(ctx context.Context, opts restoreOptions) error {
 		Jobs:     opts.jobs,
 		Clean:    opts.clean,
 	})
+	done()
 	if err != nil {
 		return fmt.Errorf("restore %s into %q: %w", entry.Name.Object(), opts.into, err)
 	}

@@ -29,6 +29,9 @@ type PushRequest struct {
 	Targets     []*target.Target
 	ToolVersion string
 	Log         *slog.Logger
+	// Progress, if set, is called from the copy loop with the dump bytes
+	// read so far, after every chunk (32 KiB): throttle in the callback.
+	Progress func(plainBytes int64)
 }
 
 // TargetResult is the outcome of a push on one target.
@@ -109,7 +112,11 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 
 	start := time.Now()
 	log.Info("pushing", "bytes", req.Dump.Size, "targets", len(live))
-	plainSum, cipherSum, streamErr := stream(ctx, name.Object(), f, req.Dump.Size, enc, live, results)
+	var src io.Reader = f
+	if req.Progress != nil {
+		src = &progressReader{r: f, fn: req.Progress}
+	}
+	plainSum, cipherSum, streamErr := stream(ctx, name.Object(), src, req.Dump.Size, enc, live, results)
 	if streamErr != nil {
 		for _, t := range live {
 			if results[t.Name] == nil {
@@ -259,6 +266,22 @@ func errOr(err, fallback error) error {
 		return err
 	}
 	return fallback
+}
+
+// progressReader reports the running total of bytes read.
+type progressReader struct {
+	r  io.Reader
+	n  int64
+	fn func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.n += int64(n)
+		p.fn(p.n)
+	}
+	return n, err
 }
 
 type counter struct{ n int64 }

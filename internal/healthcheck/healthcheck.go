@@ -76,6 +76,25 @@ func ReadURL(path string) (string, error) {
 	return "", errors.New("healthcheck.url_file holds no URL")
 }
 
+// Placeholders a ping URL may contain, replaced (path-escaped) by Expand.
+// healthchecks.io creates a check per distinct slug URL
+// (https://hc-ping.com/<ping key>/{host}-{job}-{database}?create=1), so
+// one line gives every job and database a check of its own.
+const (
+	PlaceholderHost     = "{host}"
+	PlaceholderJob      = "{job}"
+	PlaceholderDatabase = "{database}"
+)
+
+// Expand fills the placeholders of rawURL.
+func Expand(rawURL, host, job, database string) string {
+	return strings.NewReplacer(
+		PlaceholderHost, url.PathEscape(host),
+		PlaceholderJob, url.PathEscape(job),
+		PlaceholderDatabase, url.PathEscape(database),
+	).Replace(rawURL)
+}
+
 // New returns a Pinger for one run of a job against the ping URL rawURL.
 func New(rawURL string) (*Pinger, error) {
 	u, err := url.Parse(rawURL)

@@ -143,3 +143,14 @@ func TestNewAndReadURL(t *testing.T) {
 		t.Error("empty url_file accepted")
 	}
 }
+
+func TestExpandPlaceholders(t *testing.T) {
+	got := Expand("https://hc.example/ping/KEY/{host}-{job}-{database}?create=1", "db1", "push", "my db")
+	want := "https://hc.example/ping/KEY/db1-push-my%20db?create=1"
+	if got != want {
+		t.Errorf("Expand = %q, want %q", got, want)
+	}
+	if got := Expand("https://hc.example/uuid", "h", "j", "d"); got != "https://hc.example/uuid" {
+		t.Errorf("a URL without placeholders changed: %q", got)
+	}
+}

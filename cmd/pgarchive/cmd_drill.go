@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/drill"
+)
+
+type drillOptions struct {
+	cfg            *config.Config
+	host           string
+	database       string
+	target         string
+	age            int // days
+	identity       string
+	passphraseFile string
+	json           bool
+	now            time.Time
+	out            io.Writer
+	errOut         io.Writer
+}
+
+// drillLargest is how many of the largest tables the report lists.
+const drillLargest = 10
+
+func newDrillCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "drill",
+		Usage:     "restore an archive into a scratch database, check it, drop it",
+		ArgsUsage: " ",
+		Description: `Proves that archives restore. For every database of the host found on the
+targets (or the one given) it takes the newest complete archive at least
+--age days old (by the time in its name; --age 30 proves month-old archives
+still open), on any target or the one given, and:
+
+  - restores it into the scratch database pgarchive_drill_<database> (the
+    name lower-cased, other characters than a-z, 0-9 and _ replaced by _),
+    replacing a leftover of that name;
+  - counts the rows of every table in every schema that is not PostgreSQL's
+    own (all user schemas, not only public);
+  - compares the counts with the last passing drill's record in
+    [drill] state_dir: a table that had rows and now has none fails;
+  - runs each [drill] queries entry in the scratch database: each must
+    return true;
+  - drops the scratch database, whatever happened.
+
+It prints a report: archive, target, bytes, duration, tables restored and
+the row counts of the largest. A passing drill records its counts for the
+next one; a failing one does not, so an emptied table keeps failing until
+someone looks (remove the record if the table was emptied on purpose).
+
+The key is --identity or --passphrase-file, else [drill] identity_file or
+passphrase_file: the database host normally holds recipients only. The
+server is [drill] connection (a libpq connection string or
+postgresql:// URI; keys it leaves out, and all when it is empty, come from
+libpq's PG* environment). The database "all" (pg_dumpall) is skipped: it
+cannot be restored into one scratch database; verify --identity reads it.
+
+` + exitStatusHelp + `
+   A drill that fails leaves no scratch database behind and exits 1, naming
+   what failed.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "only this database `NAME` (default: every database found)"},
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "only archives on this target `NAME`"},
+			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
+			&cli.IntFlag{Name: "age", Value: 0, Usage: "drill the newest archive at least `DAYS` old"},
+			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE` (default: [drill] identity_file)"},
+			&cli.StringFlag{Name: "passphrase-file", Usage: "`FILE` holding the passphrase (default: [drill] passphrase_file)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of reports"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			now, err := clockNow()
+			if err != nil {
+				return err
+			}
+			return runDrill(c.Context, drillOptions{
+				cfg: cfg, host: c.String("host"), database: c.String("database"), target: c.String("target"),
+				age: c.Int("age"), identity: c.String("identity"), passphraseFile: c.String("passphrase-file"),
+				json: c.Bool("json"), now: now, out: c.App.Writer, errOut: c.App.ErrWriter,
+			})
+		},
+	}
+}
+
+// drillJSON is a report as --json prints it.
+type drillJSON struct {
+	*drill.Report
+	DurationSeconds float64 `json:"duration_seconds"`
+	OK              bool    `json:"ok"`
+}
+
+func runDrill(ctx context.Context, opts drillOptions) error {
+	cfg := opts.cfg
+	if err := checkSelection(cfg, opts.target, opts.database); err != nil {
+		return err
+	}
+	if opts.age < 0 {
+		return usagef("--age must be zero or more days, not %d", opts.age)
+	}
+	ids, ok, err := drillIdentities(cfg, opts.identity, opts.passphraseFile)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return hintError{usagef("a drill decrypts: give --identity FILE or --passphrase-file FILE"),
+			"or set [drill] identity_file (on NixOS, a LoadCredential path)"}
+	}
+	env, err := drill.ConnEnv(cfg.Drill.Connection, os.Environ())
+	if err != nil {
+		return &config.Error{Key: "drill.connection", Msg: err.Error()}
+	}
+	host := resolveHost(cfg, opts.host)
+	cutoff := opts.now.Add(-time.Duration(opts.age) * 24 * time.Hour)
+	listings := listTargets(ctx, cfg, opts.target, host, opts.database)
+
+	var failures []string
+	for _, l := range listings {
+		if l.err != nil {
+			failures = append(failures, l.err.Error())
+			logger().Warn("drill: target not listed", "target", l.name, "error", l.err.Error())
+		}
+	}
+	reports := []drillJSON{}
+	dbs := databasesIn(listings, opts.database)
+	for _, db := range dbs {
+		if db == "all" && opts.database == "" {
+			logger().Warn("drill: skipping the pg_dumpall archives of \"all\": they cannot be restored into a scratch database", "database", db)
+			if len(dbs) == 1 {
+				failures = append(failures, `nothing to drill: the only archives are pg_dumpall's ("all"), which cannot be restored into a scratch database (verify --identity reads them to the end)`)
+			}
+			continue
+		}
+		rep, err := drillDatabase(ctx, opts, drillRequest{db: db, host: host, cutoff: cutoff, listings: listings, ids: ids, env: env})
+		if rep != nil {
+			reports = append(reports, drillJSON{Report: rep, DurationSeconds: rep.Duration.Seconds(), OK: rep.OK()})
+			if !opts.json {
+				printDrill(opts.out, rep, opts.now)
+			}
+		}
+		if err != nil {
+			failures = append(failures, err.Error())
+		}
+	}
+	if opts.json {
+		enc := json.NewEncoder(opts.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(reports); err != nil {
+			return err
+		}
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("drill: %s", joinLines(failures))
+	}
+	return nil
+}
+
+type drillRequest struct {
+	db, host string
+	cutoff   time.Time
+	listings []targetListing
+	ids      []age.Identity
+	env      []string
+}
+
+// drillDatabase drills one database and reports it to observers. The
+// report is nil when there was nothing to drill.
+func drillDatabase(ctx context.Context, opts drillOptions, req drillRequest) (*drill.Report, error) {
+	run := startJob(ctx, opts.cfg, "drill", req.db)
+	rep, tr, err := drillOne(ctx, opts, req)
+	jr := jobReport{Database: req.db, Err: err}
+	if tr.Target != "" {
+		jr.Targets = []targetReport{tr}
+	}
+	if rep != nil {
+		jr.Duration, jr.Tables = rep.Duration, len(rep.Tables)
+	}
+	run.finish(jr)
+	return rep, err
+}
+
+func drillOne(ctx context.Context, opts drillOptions, req drillRequest) (*drill.Report, targetReport, error) {
+	l, e, found := pickDrillArchive(req.listings, req.db, req.cutoff)
+	if !found {
+		what := "no complete archive"
+		if opts.age > 0 {
+			what = fmt.Sprintf("no complete archive at least %d days old", opts.age)
+		}
+		of := fmt.Sprintf("of database %q", req.db)
+		if req.db == "" {
+			of = "of any database"
+		}
+		return nil, targetReport{}, fmt.Errorf("%s %s from host %q on any target", what, of, req.host)
+	}
+	tr := targetReport{Target: l.name}
+	prev, err := drill.LoadRecord(opts.cfg.Drill.StateDir, req.host, req.db)
+	if err != nil {
+		tr.Failed, tr.Err = 1, err
+		return nil, tr, err
+	}
+	logger().Info("drill: restoring", "database", req.db, "target", l.name, "object", e.Name.Object())
+	rep, err := drill.Run(ctx, drill.Request{
+		Target: l.target, Entry: e, Identities: req.ids, Env: req.env,
+		Queries: opts.cfg.Drill.Queries, Previous: prev, Stderr: opts.errOut,
+	})
+	tr.Bytes = rep.Bytes
+	if err != nil {
+		tr.Failed, tr.Err = 1, err
+		return rep, tr, err
+	}
+	if err := drill.SaveRecord(opts.cfg.Drill.StateDir, rep.Record(opts.now)); err != nil {
+		err = fmt.Errorf("drill of %s passed, but its record was not saved: %w", rep.Archive, err)
+		rep.Problems = append(rep.Problems, err.Error())
+		tr.Failed, tr.Err = 1, err
+		return rep, tr, err
+	}
+	logger().Info("drill: passed", "database", req.db, "target", l.name, "object", e.Name.Object(), "tables", fmt.Sprint(len(rep.Tables)))
+	return rep, tr, nil
+}
+
+// pickDrillArchive finds the newest complete archive of db dated at or
+// before cutoff; of copies with the same time, the first target's.
+func pickDrillArchive(listings []targetListing, db string, cutoff time.Time) (targetListing, archive.Entry, bool) {
+	var bestL targetListing
+	var best archive.Entry
+	found := false
+	for _, l := range listings {
+		for _, e := range l.entriesOf(db) {
+			if !e.Complete || e.Name.Time.After(cutoff) {
+				continue
+			}
+			if !found || e.Name.Time.After(best.Name.Time) {
+				bestL, best, found = l, e, true
+			}
+		}
+	}
+	return bestL, best, found
+}
+
+func printDrill(w io.Writer, r *drill.Report, now time.Time) {
+	verdict := "passed"
+	if !r.OK() {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(w, "drill of %s: %s\n", r.Database, verdict)
+	age := now.Sub(r.ArchiveTime)
+	fmt.Fprintf(w, "  archive   %s (%s, %.1f days old)\n", r.Archive, r.ArchiveTime.Format(time.RFC3339), age.Hours()/24)
+	fmt.Fprintf(w, "  target    %s\n", r.Target)
+	fmt.Fprintf(w, "  bytes     %s\n", formatBytes(r.Bytes))
+	fmt.Fprintf(w, "  duration  %s\n", r.Duration.Round(time.Millisecond))
+	fmt.Fprintf(w, "  scratch   %s\n", r.Scratch)
+	fmt.Fprintf(w, "  tables    %d restored\n", len(r.Tables))
+	for i, t := range r.Tables {
+		if i == drillLargest {
+			fmt.Fprintf(w, "            ... and %d more\n", len(r.Tables)-drillLargest)
+			break
+		}
+		fmt.Fprintf(w, "    %-40s %d rows\n", t.Name, t.Rows)
+	}
+	fmt.Fprintf(w, "  queries   %d passed\n", r.QueriesPassed)
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "  note      %s\n", n)
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "  problem   %s\n", strings.ReplaceAll(p, "\n", " "))
+	}
+}

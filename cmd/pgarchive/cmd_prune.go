@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/prune"
+	"github.com/pgarchive/pgarchive/internal/retention"
+)
+
+type pruneOptions struct {
+	cfg      *config.Config
+	host     string
+	database string
+	target   string
+	dryRun   bool
+	json     bool
+	now      time.Time
+	out      io.Writer
+}
+
+func newPruneCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "prune",
+		Usage:     "delete the archives the [retention] policy does not keep",
+		ArgsUsage: " ",
+		Description: `Applies the [retention] policy (keep_last, hourly, daily, weekly, monthly,
+yearly; GFS by the UTC time in each archive's name) to every database of the
+host on every target, each judged on that target's own listing: no local
+state. A target that cannot be listed is left alone entirely.
+
+Whatever the policy, a database's newest complete archive is kept, and so are
+archives dated in the future. An incomplete archive (an object without its
+manifest) is deleted once it is older than retention.incomplete_grace
+(default 24h): younger, its upload may still be running.
+
+An archive goes manifest first, then object: a delete cut short leaves an
+incomplete archive, reported now and removed by a later run.
+
+One row per archive: keep or delete and the rule behind it ("daily
+2026-11-20", "newest complete", "not kept by policy"). --dry-run deletes
+nothing; it is the only form allowed where the config says
+prune_on_host = false (append-only setups, where prune runs elsewhere with
+credentials that may delete; --host names the host whose archives to prune).
+
+` + exitStatusHelp + `
+   A target that cannot be listed, or an archive that cannot be deleted, is
+   named in the error and makes the exit 1; the other targets are pruned.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "only this database `NAME` (default: every database found)"},
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "only this target `NAME`"},
+			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan, delete nothing"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of objects"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			now, err := clockNow()
+			if err != nil {
+				return err
+			}
+			return runPrune(c.Context, pruneOptions{
+				cfg: cfg, host: c.String("host"), database: c.String("database"), target: c.String("target"),
+				dryRun: c.Bool("dry-run"), json: c.Bool("json"), now: now, out: c.App.Writer,
+			})
+		},
+	}
+}
+
+// pruneRow is one archive's line in prune's output.
+type pruneRow struct {
+	Target   string    `json:"target"`
+	Database string    `json:"database"`
+	Object   string    `json:"object"`
+	Time     time.Time `json:"time"`
+	Size     int64     `json:"size"`
+	Complete bool      `json:"complete"`
+	// Action is keep or delete (--dry-run), else keep, deleted or failed.
+	Action  string   `json:"action"`
+	Reasons []string `json:"reasons"`
+	Error   string   `json:"error,omitempty"`
+}
+
+func runPrune(ctx context.Context, opts pruneOptions) error {
+	cfg := opts.cfg
+	if err := checkSelection(cfg, opts.target, opts.database); err != nil {
+		return err
+	}
+	if cfg.Retention.Policy == (retention.Policy{}) {
+		return hintError{&config.Error{Key: "retention", Msg: "no retention policy: prune would keep only the newest archive of each database"},
+			"set keep_last, hourly, daily, weekly, monthly or yearly, e.g. daily = 7, weekly = 4, monthly = 6"}
+	}
+	if !cfg.PruneAllowed() && !opts.dryRun {
+		return hintError{usagef("prune_on_host = false: this host does not delete archives; prune runs elsewhere, with credentials that may delete"),
+			"--dry-run shows what prune would delete; on the pruning machine, --host names this host"}
+	}
+	host := resolveHost(cfg, opts.host)
+	popts := prune.Options{Policy: cfg.Retention.Policy, Now: opts.now, Grace: cfg.Retention.IncompleteGrace.Duration}
+	listings := listTargets(ctx, cfg, opts.target, host, opts.database)
+
+	var rows []pruneRow
+	var failures []string
+	for _, l := range listings {
+		if l.err != nil {
+			failures = append(failures, fmt.Sprintf("%v: nothing deleted there", l.err))
+			logger().Warn("prune: target not listed, nothing deleted there", "target", l.name, "error", l.err.Error())
+		}
+	}
+	for _, db := range databasesIn(listings, opts.database) {
+		var run *jobRun
+		if !opts.dryRun {
+			// A dry run is no prune: it must not tell monitoring one ran.
+			run = startJob(ctx, cfg, "prune", db)
+		}
+		rep := jobReport{Database: db}
+		for _, l := range listings {
+			tr := targetReport{Target: l.name}
+			if l.err != nil {
+				tr.Failed, tr.Err = 1, l.err
+				rep.Targets = append(rep.Targets, tr)
+				continue
+			}
+			for _, p := range prune.Plan(l.entriesOf(db), popts) {
+				rs, errs := prunePlan(ctx, l, p, opts.dryRun, &tr)
+				rows = append(rows, rs...)
+				failures = append(failures, errs...)
+			}
+			rep.Targets = append(rep.Targets, tr)
+		}
+		if run != nil {
+			for _, tr := range rep.Targets {
+				if tr.Err != nil {
+					rep.Err = errors.Join(rep.Err, tr.Err)
+				}
+			}
+			run.finish(rep)
+		}
+	}
+	if err := printPrune(opts, rows); err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("prune: %s", joinLines(failures))
+	}
+	return nil
+}
+
+// prunePlan carries out (or with dryRun only reports) one database's plan
+// on one target, counting into tr, and returns its rows and failures.
+func prunePlan(ctx context.Context, l targetListing, p prune.DatabasePlan, dryRun bool, tr *targetReport) ([]pruneRow, []string) {
+	row := func(d prune.Decision, action string) pruneRow {
+		return pruneRow{
+			Target: l.name, Database: p.Database, Object: d.Entry.Name.Object(), Time: d.Entry.Name.Time,
+			Size: d.Entry.Size, Complete: d.Entry.Complete, Action: action, Reasons: d.Reasons,
+		}
+	}
+	var rows []pruneRow
+	tr.Kept = len(p.Kept())
+	if dryRun {
+		for _, d := range p.Decisions {
+			action := "delete"
+			if d.Keep {
+				action = "keep"
+			}
+			rows = append(rows, row(d, action))
+		}
+		return rows, nil
+	}
+	outcomes := map[string]prune.Outcome{}
+	for _, o := range prune.Apply(ctx, l.target, p) {
+		outcomes[o.Entry.Name.Object()] = o
+	}
+	var failures []string
+	var errs []error
+	for _, d := range p.Decisions { // newest first, as planned
+		if d.Keep {
+			rows = append(rows, row(d, "keep"))
+			continue
+		}
+		o := outcomes[d.Entry.Name.Object()]
+		r := row(d, "deleted")
+		if o.Err != nil {
+			// Still there (without its manifest, after a partial
+			// delete): a later run tries again.
+			r.Action, r.Error = "failed", o.Err.Error()
+			tr.Kept++
+			failures = append(failures, o.Err.Error())
+			errs = append(errs, o.Err)
+			logger().Warn("prune: delete failed", "database", p.Database, "target", l.name, "object", d.Entry.Name.Object(), "error", o.Err.Error())
+		} else {
+			tr.Deleted++
+			tr.Bytes += d.Entry.Size
+			logger().Info("pruned", "database", p.Database, "target", l.name, "object", d.Entry.Name.Object(), "reason", strings.Join(d.Reasons, ", "))
+		}
+		rows = append(rows, r)
+	}
+	if len(errs) > 0 {
+		tr.Failed, tr.Err = 1, errors.Join(errs...)
+	}
+	return rows, failures
+}
+
+func printPrune(opts pruneOptions, rows []pruneRow) error {
+	if opts.json {
+		if rows == nil {
+			rows = []pruneRow{}
+		}
+		enc := json.NewEncoder(opts.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(opts.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tDATABASE\tTIME\tSTATUS\tACTION\tWHY")
+	for _, r := range rows {
+		status := "complete"
+		if !r.Complete {
+			status = "incomplete"
+		}
+		why := strings.Join(r.Reasons, ", ")
+		if r.Error != "" {
+			why += ": " + r.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Target, r.Database, r.Time.Format(archive.TimeLayout), status, r.Action, why)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if opts.dryRun {
+		_, err := fmt.Fprintln(opts.out, "dry run: nothing was deleted")
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/status"
+)
+
+type statusOptions struct {
+	cfg  *config.Config
+	host string
+	json bool
+	out  io.Writer
+}
+
+func newStatusCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show whether every database has a fresh archive on every target",
+		ArgsUsage: " ",
+		Description: `For every database with archives on any target, shows the newest complete
+archive on each target and its age, and warns where a target lags the others
+(its newest archive is older than another target's newest, or it has none)
+or where the newest archive is older than [status] max_age (default 25h).
+
+` + exitStatusHelp + `
+   Any warning, or a target that cannot be listed, makes the exit 1, so
+   status can gate a script: pgarchive status && upgrade-the-database.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON, one object"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			return runStatus(c.Context, statusOptions{cfg: cfg, host: c.String("host"), json: c.Bool("json"), out: c.App.Writer})
+		},
+	}
+}
+
+func runStatus(ctx context.Context, opts statusOptions) error {
+	now, err := clockNow()
+	if err != nil {
+		return err
+	}
+	host := opts.host
+	if host == "" {
+		host = opts.cfg.Host
+	}
+	targets, failed := openTargets(ctx, opts.cfg, "")
+	byName := map[string]status.Listing{}
+	for _, f := range failed {
+		byName[f.Target] = status.Listing{Target: f.Target, Err: f.Err}
+	}
+	for _, t := range targets {
+		entries, err := archive.List(ctx, t, host, "")
+		byName[t.Name] = status.Listing{Target: t.Name, Entries: entries, Err: err}
+	}
+	var listings []status.Listing
+	for _, name := range opts.cfg.TargetNames() {
+		listings = append(listings, byName[name])
+	}
+	rep := status.Compute(host, listings, now, opts.cfg.Status.MaxAge.Duration)
+
+	if opts.json {
+		enc := json.NewEncoder(opts.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := printStatus(opts.out, rep); err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return fmt.Errorf("status: %d warning(s): %s", len(rep.Warnings), joinLines(rep.Warnings))
+	}
+	return nil
+}
+
+func printStatus(w io.Writer, rep *status.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATABASE\tTARGET\tNEWEST\tAGE\tSTATUS")
+	for _, d := range rep.Databases {
+		for _, t := range d.Targets {
+			newest, age := "-", "-"
+			if t.Newest != nil {
+				newest = t.Newest.Format(archive.TimeLayout)
+				age = status.FormatAge(t.Age())
+			}
+			state := "ok"
+			if len(t.Warnings) > 0 {
+				state = "WARNING: " + strings.Join(t.Warnings, "; ")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Database, t.Target, newest, age, state)
+		}
+	}
+	return tw.Flush()
+}

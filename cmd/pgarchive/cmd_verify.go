@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/verify"
+)
+
+type verifyOptions struct {
+	cfg            *config.Config
+	host           string
+	database       string
+	target         string
+	sample         float64 // percent; 100 checks everything
+	identity       string
+	passphraseFile string
+	json           bool
+	now            time.Time
+	out            io.Writer
+}
+
+func newVerifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "check stored archives against their manifests",
+		ArgsUsage: " ",
+		Description: `Downloads each complete archive of every database of the host on every
+target (or those selected) and checks the object's size and SHA-256 against
+its manifest. No key is needed for that, so it runs on the database host.
+
+With a key (--identity or --passphrase-file, else [drill] identity_file or
+passphrase_file) it also decrypts, checks the dump's size and SHA-256, and
+reads the dump to its end: the gzip or zstd stream must be intact, a plain
+dump must end with pg_dump's completion line, and a custom or tar dump must
+read through pg_restore (from PATH).
+
+--sample PERCENT checks that share of each database's archives, rounded up,
+at least one: a choice that stays the same all (UTC) day and changes the
+next, so a daily --sample 5 walks through the archives over time.
+
+` + exitStatusHelp + `
+   Every bad archive is named, with what is wrong with it, and makes the
+   exit 1; so does a target that cannot be listed.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "only this database `NAME` (default: every database found)"},
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "only this target `NAME`"},
+			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
+			&cli.Float64Flag{Name: "sample", Value: 100, Usage: "check this `PERCENT` of each database's archives, at least one"},
+			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE`: also decrypt and read the dump"},
+			&cli.StringFlag{Name: "passphrase-file", Usage: "`FILE` holding the passphrase (passphrase mode)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of objects"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			now, err := clockNow()
+			if err != nil {
+				return err
+			}
+			return runVerify(c.Context, verifyOptions{
+				cfg: cfg, host: c.String("host"), database: c.String("database"), target: c.String("target"),
+				sample: c.Float64("sample"), identity: c.String("identity"), passphraseFile: c.String("passphrase-file"),
+				json: c.Bool("json"), now: now, out: c.App.Writer,
+			})
+		},
+	}
+}
+
+// verifyRow is one archive's line in verify's output.
+type verifyRow struct {
+	Target   string `json:"target"`
+	Database string `json:"database"`
+	Object   string `json:"object"`
+	Size     int64  `json:"size"`
+	Checked  string `json:"checked"`
+	OK       bool   `json:"ok"`
+	Error    string `json:"error,omitempty"`
+}
+
+func runVerify(ctx context.Context, opts verifyOptions) error {
+	cfg := opts.cfg
+	if err := checkSelection(cfg, opts.target, opts.database); err != nil {
+		return err
+	}
+	if !(opts.sample > 0 && opts.sample <= 100) {
+		return usagef("--sample must be a percentage above 0 and at most 100, not %v", opts.sample)
+	}
+	ids, _, err := drillIdentities(cfg, opts.identity, opts.passphraseFile)
+	if err != nil {
+		return err
+	}
+	vopts := verify.Options{Identities: ids}
+	host := resolveHost(cfg, opts.host)
+	listings := listTargets(ctx, cfg, opts.target, host, opts.database)
+
+	var failures []string
+	for _, l := range listings {
+		if l.err != nil {
+			failures = append(failures, l.err.Error())
+			logger().Warn("verify: target not listed", "target", l.name, "error", l.err.Error())
+		}
+	}
+	rows := []verifyRow{}
+	checked, bad := 0, 0
+	for _, db := range databasesIn(listings, opts.database) {
+		var all []archive.Entry
+		byTarget := map[string]targetListing{}
+		for _, l := range listings {
+			byTarget[l.name] = l
+			for _, e := range l.entriesOf(db) {
+				if e.Complete {
+					all = append(all, e)
+				}
+			}
+		}
+		selected := all
+		if opts.sample < 100 {
+			selected = verify.Sample(all, opts.sample, opts.now)
+		}
+		run := startJob(ctx, cfg, "verify", db)
+		reports := map[string]*targetReport{}
+		rep := jobReport{Database: db}
+		for _, l := range listings {
+			reports[l.name] = &targetReport{Target: l.name}
+			if l.err != nil {
+				reports[l.name].Failed, reports[l.name].Err = 1, l.err
+			}
+		}
+		for _, e := range selected {
+			res := verify.Archive(ctx, byTarget[e.Target].target, e, vopts)
+			tr := reports[e.Target]
+			tr.Bytes += res.Bytes
+			checked++
+			row := verifyRow{Target: e.Target, Database: db, Object: e.Name.Object(), Size: e.Size, Checked: res.Checked, OK: res.Err == nil}
+			if res.Err != nil {
+				bad++
+				tr.Failed++
+				tr.Err = errors.Join(tr.Err, res.Err)
+				row.Error = archiveProblem(e, res.Err)
+				failures = append(failures, fmt.Sprintf("%s on %s: %s", e.Name.Object(), e.Target, row.Error))
+				logger().Warn("verify: bad archive", "database", db, "target", e.Target, "object", e.Name.Object(), "error", row.Error)
+			}
+			rows = append(rows, row)
+			if !opts.json {
+				printVerifyRow(opts.out, row)
+			}
+		}
+		for _, l := range listings {
+			tr := reports[l.name]
+			rep.Targets = append(rep.Targets, *tr)
+			if tr.Err != nil {
+				rep.Err = errors.Join(rep.Err, fmt.Errorf("target %s: %w", l.name, tr.Err))
+			}
+		}
+		run.finish(rep)
+	}
+	if opts.json {
+		enc := json.NewEncoder(opts.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return err
+		}
+	} else {
+		depth := "ciphertext only: no identity given"
+		if len(ids) > 0 {
+			depth = "decrypted and read to the end"
+		}
+		fmt.Fprintf(opts.out, "verified %d archive(s), %d bad (%s)\n", checked, bad, depth)
+	}
+	if len(failures) > 0 {
+		if bad > 0 {
+			return fmt.Errorf("verify: %d of %d archive(s) bad: %s", bad, checked, joinLines(failures))
+		}
+		return fmt.Errorf("verify: %s", joinLines(failures))
+	}
+	return nil
+}
+
+func printVerifyRow(w io.Writer, r verifyRow) {
+	if r.OK {
+		fmt.Fprintf(w, "ok   %s  %s  %s  (%s)\n", r.Target, r.Object, formatBytes(r.Size), r.Checked)
+		return
+	}
+	fmt.Fprintf(w, "BAD  %s  %s  %s\n", r.Target, r.Object, r.Error)
+}
+
+// archiveProblem is err without the "<object> on <target>: " that the
+// archive package puts in front, since verify names both already; folded
+// into one line.
+func archiveProblem(e archive.Entry, err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{e.Name.Object() + " on " + e.Target + ": ", e.Name.Manifest() + " on " + e.Target + ": "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	return strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " ")
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"filippo.io/age"
+
+	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/crypt"
+	"github.com/pgarchive/pgarchive/internal/target"
+)
+
+// targetListing is what one target holds of a host's archives, or why it
+// could not be read. prune, verify and drill all start from these.
+type targetListing struct {
+	name    string
+	target  *target.Target // nil when the target could not be opened
+	entries []archive.Entry
+	err     error // opening or listing failed: entries is empty, not partial
+}
+
+// listTargets lists host's archives of database ("" for every database)
+// on each target (or only the one named), in config order.
+func listTargets(ctx context.Context, cfg *config.Config, only, host, database string) []targetListing {
+	opened, failed := openTargets(ctx, cfg, only)
+	var out []targetListing
+	for _, f := range failed {
+		out = append(out, targetListing{name: f.Target, err: fmt.Errorf("target %s: %w", f.Target, f.Err)})
+	}
+	for _, t := range opened {
+		entries, err := archive.List(ctx, t, host, database)
+		out = append(out, targetListing{name: t.Name, target: t, entries: entries, err: err})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].name < out[j].name }) // TargetNames order
+	return out
+}
+
+// databasesIn returns the databases found in the listings, sorted; with
+// want set, just want. When nothing is found it returns one "": the run
+// is still reported to observers (as database ""), so a dead-man check
+// hears of a run on a fresh host, or of one whose targets all failed.
+func databasesIn(ls []targetListing, want string) []string {
+	if want != "" {
+		return []string{want}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range ls {
+		for _, e := range l.entries {
+			if !seen[e.Name.Database] {
+				seen[e.Name.Database] = true
+				out = append(out, e.Name.Database)
+			}
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return []string{""}
+	}
+	return out
+}
+
+// entriesOf returns l's entries of database db.
+func (l targetListing) entriesOf(db string) []archive.Entry {
+	var out []archive.Entry
+	for _, e := range l.entries {
+		if e.Name.Database == db {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// resolveHost is --host, else the config's host.
+func resolveHost(cfg *config.Config, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return cfg.Host
+}
+
+// checkSelection validates --target and --database.
+func checkSelection(cfg *config.Config, targetName, database string) error {
+	if err := selectTarget(cfg, targetName); err != nil {
+		return err
+	}
+	if database != "" {
+		if err := archive.CheckDatabaseName(database); err != nil {
+			return usageError{err}
+		}
+	}
+	return nil
+}
+
+// drillIdentities loads the key verify and drill decrypt with: the
+// --identity or --passphrase-file flags, else [drill] identity_file or
+// passphrase_file. ok is false when none is given anywhere.
+func drillIdentities(cfg *config.Config, identityFlag, passphraseFlag string) (ids []age.Identity, ok bool, err error) {
+	switch {
+	case identityFlag != "" || passphraseFlag != "":
+		ids, err = crypt.LoadIdentities(identityFlag, passphraseFlag)
+		if err != nil {
+			return nil, false, usageError{err}
+		}
+	case cfg.Drill.IdentityFile != "":
+		ids, err = crypt.LoadIdentities(cfg.Drill.IdentityFile, "")
+		if err != nil {
+			return nil, false, &config.Error{Key: "drill.identity_file", Msg: err.Error()}
+		}
+	case cfg.Drill.PassphraseFile != "":
+		ids, err = crypt.LoadIdentities("", cfg.Drill.PassphraseFile)
+		if err != nil {
+			return nil, false, &config.Error{Key: "drill.passphrase_file", Msg: err.Error()}
+		}
+	default:
+		return nil, false, nil
+	}
+	return ids, true, nil
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"golang.org/x/term"
+)
+
+// Two ways of showing a long copy as it runs: STATUS= lines for systemd
+// (`systemctl status` shows the latest) when NOTIFY_SOCKET is set, and a
+// line rewritten in place on stderr when stderr is a terminal. Neither ever
+// fails the copy.
+
+// sdStatus sends STATUS= updates to the service manager, at most one a
+// second. The zero value and a nil *sdStatus do nothing.
+type sdStatus struct {
+	enabled  bool
+	interval time.Duration
+	mu       sync.Mutex
+	last     time.Time
+}
+
+func newSDStatus() *sdStatus {
+	return &sdStatus{enabled: os.Getenv("NOTIFY_SOCKET") != "", interval: time.Second}
+}
+
+// progress reports n of total bytes done, unless the last update was less
+// than the interval ago.
+func (s *sdStatus) progress(what string, n, total int64) {
+	if s == nil || !s.enabled {
+		return
+	}
+	s.mu.Lock()
+	now := time.Now()
+	due := now.Sub(s.last) >= s.interval || n == total
+	if due {
+		s.last = now
+	}
+	s.mu.Unlock()
+	if due {
+		s.set(fmt.Sprintf("%s: %s of %s (%d%%)", what, formatBytes(n), formatBytes(total), percent(n, total)))
+	}
+}
+
+// set sends a status line now.
+func (s *sdStatus) set(text string) {
+	if s == nil || !s.enabled {
+		return
+	}
+	// An error means no service manager listens: nothing to do about it.
+	_, _ = daemon.SdNotify(false, "STATUS="+text)
+}
+
+func percent(n, total int64) int64 {
+	if total <= 0 {
+		return 0
+	}
+	return n * 100 / total
+}
+
+// terminalProgress wraps r so a progress line (bytes, percent of total,
+// rate) is redrawn on stderr while it is read, if stderr is a terminal;
+// otherwise r is returned as is. Call done once reading is over: it draws
+// the last state and ends the line. It is safe to call more than once.
+//
+// restore uses it for the archive it reads; verify can do the same:
+//
+//	src, done := terminalProgress("verifying "+object, size, plain)
+//	defer done()
+func terminalProgress(label string, total int64, r io.Reader) (io.Reader, func()) {
+	if !term.IsTerminal(int(os.Stderr.Fd())) {
+		return r, func() {}
+	}
+	p := newProgressLine(os.Stderr, label, total, time.Now)
+	return p.reader(r), p.done
+}
+
+// progressLine draws "label: 12.3 MiB / 45.0 MiB  27%  5.1 MiB/s".
+type progressLine struct {
+	w        io.Writer
+	label    string
+	total    int64
+	now      func() time.Time
+	interval time.Duration
+
+	mu       sync.Mutex
+	n        int64
+	start    time.Time
+	lastDraw time.Time
+	finished bool
+}
+
+func newProgressLine(w io.Writer, label string, total int64, now func() time.Time) *progressLine {
+	return &progressLine{w: w, label: label, total: total, now: now, interval: 200 * time.Millisecond, start: now()}
+}
+
+func (p *progressLine) reader(r io.Reader) io.Reader { return &progressLineReader{r: r, p: p} }
+
+type progressLineReader struct {
+	r io.Reader
+	p *progressLine
+}
+
+func (pr *progressLineReader) Read(b []byte) (int, error) {
+	n, err := pr.r.Read(b)
+	if n > 0 {
+		pr.p.add(int64(n))
+	}
+	return n, err
+}
+
+func (p *progressLine) add(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n += n
+	if now := p.now(); !p.finished && now.Sub(p.lastDraw) >= p.interval {
+		p.lastDraw = now
+		p.draw(now)
+	}
+}
+
+func (p *progressLine) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
+	p.finished = true
+	p.draw(p.now())
+	fmt.Fprint(p.w, "\n")
+}
+
+// draw rewrites the line: carriage return, text, erase to end of line.
+func (p *progressLine) draw(now time.Time) {
+	text := fmt.Sprintf("%s: %s", p.label, formatBytes(p.n))
+	if p.total > 0 {
+		text += fmt.Sprintf(" / %s  %3d%%", formatBytes(p.total), percent(p.n, p.total))
+	}
+	if secs := now.Sub(p.start).Seconds(); secs > 0 {
+		text += fmt.Sprintf("  %s/s", formatBytes(int64(float64(p.n)/secs)))
+	}
+	fmt.Fprintf(p.w, "\r%s\x1b[K", text)
+}

@@ -1,0 +1,293 @@
+package tests
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
+)
+
+type verifyRowJSON struct {
+	Target  string `json:"target"`
+	Object  string `json:"object"`
+	Checked string `json:"checked"`
+	OK      bool   `json:"ok"`
+	Error   string `json:"error"`
+}
+
+func verifyJSON(t *testing.T, r result) []verifyRowJSON {
+	t.Helper()
+	var rows []verifyRowJSON
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("verify --json: %v\n%s", err, r)
+	}
+	return rows
+}
+
+// verifyObject is the path of the archive of db at stamp in a local target.
+func verifyObject(local, db, stamp, suffix string) string {
+	return filepath.Join(local, "db1", db, db+"_"+stamp+".sql"+suffix+".age")
+}
+
+// verifyEditManifest rewrites one field of an archive's manifest.
+func verifyEditManifest(t *testing.T, object string, edit func(m map[string]any)) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(mustReadFile(t, object+".json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	data, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(object+".json", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// verifyErrorLine is the one-line error verify ended with.
+func verifyErrorLine(t *testing.T, r result) string {
+	t.Helper()
+	last := lastLines(r.stderr, 1)
+	if !strings.HasPrefix(last, "pgarchive: error: verify: ") {
+		t.Fatalf("verify did not end with its error line: %s", r)
+	}
+	return last
+}
+
+// Issue 5: verify names every damaged archive and what is wrong with it —
+// a flipped byte, a truncated object, manifests that disagree, a wrong key —
+// and passes good archives with and without a key, plain and custom dumps.
+func TestVerifyFindsDamage(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	pg.CreateDB(t, "forge")
+	pg.Seed(t, "forge")
+	pg.CreateDB(t, "ledger")
+	pg.Seed(t, "ledger")
+	dumpDir := t.TempDir()
+	pg.Dump(t, "forge", dumpDir, "gzip")
+	pg.Dump(t, "ledger", dumpDir, "custom-gzip")
+	identity, recipient := keypair(t, false)
+	otherIdentity, _ := keypair(t, false)
+	local := t.TempDir()
+	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", local))
+	env := append(pg.Env(), "PGARCHIVE_CONFIG="+cfg, "PGARCHIVE_TEST_NOW=20260301T120000Z")
+	stamps := pruneStamps(t, "20260225", "20260301")
+	prunePushAt(t, env, "forge", stamps...)
+	prunePushAt(t, env, "ledger", stamps[len(stamps)-1])
+
+	t.Run("good archives pass with and without a key", func(t *testing.T) {
+		r := mustRun(t, env, "verify")
+		if n := len(grepLines(r.stdout, "ok   local  db1/")); n != 6 {
+			t.Errorf("want 6 good archives:\n%s", r.stdout)
+		}
+		if !strings.Contains(r.stdout, "verified 6 archive(s), 0 bad (ciphertext only: no identity given)") {
+			t.Errorf("summary:\n%s", r.stdout)
+		}
+		rows := verifyJSON(t, mustRun(t, env, "verify", "--identity", identity, "--json"))
+		if len(rows) != 6 {
+			t.Fatalf("verify --identity checked %d archives, want 6", len(rows))
+		}
+		for _, row := range rows {
+			if !row.OK || row.Checked != "ciphertext, plaintext, dump" {
+				t.Errorf("%+v", row)
+			}
+		}
+		// The key may come from [drill] identity_file too.
+		withKey := pruneConfigWith(t, cfg, "", "[drill]\nidentity_file = "+toml(identity)+"\n")
+		r = mustRun(t, append(env, "PGARCHIVE_CONFIG="+withKey), "verify", "--database", "ledger")
+		if !strings.Contains(r.stdout, "(ciphertext, plaintext, dump)") || !strings.Contains(r.stdout, "verified 1 archive(s), 0 bad (decrypted and read to the end)") {
+			t.Errorf("verify with [drill] identity_file:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("a wrong key fails every archive", func(t *testing.T) {
+		r := pgarchive(t, env, "verify", "--identity", otherIdentity)
+		if r.code != 1 {
+			t.Fatalf("want exit 1: %s", r)
+		}
+		line := verifyErrorLine(t, r)
+		if strings.Count(line, "no identity matches this archive") != 6 || !strings.Contains(line, "6 of 6 archive(s) bad") {
+			t.Errorf("error line: %s", line)
+		}
+	})
+
+	// Damage four of the forge archives, each its own way.
+	flipped := verifyObject(local, "forge", stamps[0], ".gz")
+	data := mustReadFile(t, flipped)
+	data[len(data)/2] ^= 0x01
+	os.WriteFile(flipped, data, 0o644)
+
+	truncated := verifyObject(local, "forge", stamps[1], ".gz")
+	data = mustReadFile(t, truncated)
+	os.WriteFile(truncated, data[:len(data)-100], 0o644)
+
+	wrongCipher := verifyObject(local, "forge", stamps[2], ".gz")
+	verifyEditManifest(t, wrongCipher, func(m map[string]any) {
+		m["ciphertext"].(map[string]any)["sha256"] = strings.Repeat("ab", 32)
+	})
+	wrongPlain := verifyObject(local, "forge", stamps[3], ".gz")
+	verifyEditManifest(t, wrongPlain, func(m map[string]any) {
+		m["dump"].(map[string]any)["sha256"] = strings.Repeat("cd", 32)
+	})
+	name := func(p string) string { rel, _ := filepath.Rel(local, p); return rel }
+
+	t.Run("without a key: ciphertext damage", func(t *testing.T) {
+		r := pgarchive(t, env, "verify")
+		if r.code != 1 {
+			t.Fatalf("want exit 1: %s", r)
+		}
+		line := verifyErrorLine(t, r)
+		for _, want := range []string{
+			name(flipped) + " on local: ciphertext SHA-256 is ",
+			name(truncated) + " on local: ciphertext is ",
+			name(wrongCipher) + " on local: ciphertext SHA-256 is ",
+			"3 of 6 archive(s) bad",
+		} {
+			if !strings.Contains(line, want) {
+				t.Errorf("error line lacks %q:\n%s", want, line)
+			}
+		}
+		if strings.Contains(line, name(wrongPlain)) {
+			t.Errorf("the plaintext digest was judged without a key:\n%s", line)
+		}
+		if c := strings.Count(r.stdout, "BAD  local  "); c != 3 {
+			t.Errorf("%d BAD lines, want 3:\n%s", c, r.stdout)
+		}
+	})
+
+	t.Run("with a key: every damaged archive", func(t *testing.T) {
+		r := pgarchive(t, env, "verify", "--identity", identity)
+		if r.code != 1 {
+			t.Fatalf("want exit 1: %s", r)
+		}
+		line := verifyErrorLine(t, r)
+		for _, want := range []string{
+			name(flipped) + " on local: ",
+			name(truncated) + " on local: ",
+			name(wrongCipher) + " on local: ciphertext SHA-256 is ",
+			name(wrongPlain) + " on local: plaintext SHA-256 is ",
+			"4 of 6 archive(s) bad",
+		} {
+			if !strings.Contains(line, want) {
+				t.Errorf("error line lacks %q:\n%s", want, line)
+			}
+		}
+		rows := verifyJSON(t, pgarchive(t, env, "verify", "--identity", identity, "--json", "--database", "forge"))
+		for _, row := range rows {
+			good := strings.Contains(row.Object, stamps[4])
+			if row.OK != good {
+				t.Errorf("%s: ok=%v error=%q", row.Object, row.OK, row.Error)
+			}
+		}
+	})
+
+	t.Run("sample", func(t *testing.T) {
+		// 10% of forge's 5 archives rounds up to 1; the same one all day.
+		var picked []string
+		for _, now := range []string{"20260301T000001Z", "20260301T120000Z", "20260301T235959Z"} {
+			r := pgarchive(t, append(env, "PGARCHIVE_TEST_NOW="+now), "verify", "--database", "forge", "--sample", "10", "--json")
+			rows := verifyJSON(t, r)
+			if len(rows) != 1 {
+				t.Fatalf("--sample 10 of 5 archives checked %d", len(rows))
+			}
+			picked = append(picked, rows[0].Object)
+		}
+		if picked[0] != picked[1] || picked[1] != picked[2] {
+			t.Errorf("the sample changed within a day: %q", picked)
+		}
+		// Over some days each archive comes up.
+		seen := map[string]bool{}
+		for _, day := range pruneStamps(t, "20260302", "20260331") {
+			rows := verifyJSON(t, pgarchive(t, append(env, "PGARCHIVE_TEST_NOW="+day), "verify", "--database", "forge", "--sample", "10", "--json"))
+			for _, row := range rows {
+				seen[row.Object] = true
+			}
+		}
+		if len(seen) != 5 {
+			t.Errorf("30 daily samples checked %d of the 5 archives", len(seen))
+		}
+		for _, bad := range []string{"0", "101", "-5"} {
+			if r := pgarchive(t, env, "verify", "--sample", bad); r.code != 2 {
+				t.Errorf("--sample %s: %s", bad, r)
+			}
+		}
+	})
+}
+
+// Issue 5: with a key, verify reads the dump to its end: a dump that was
+// already cut short when it was pushed (the manifest matches it) fails,
+// plain or custom; an intact zstd dump passes.
+func TestVerifyReadsDumpsToTheEnd(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	pg.CreateDB(t, "forge")
+	pg.Seed(t, "forge")
+	identity, recipient := keypair(t, false)
+	local := t.TempDir()
+
+	gzDir := t.TempDir()
+	plain := pg.Dump(t, "forge", gzDir, "gzip")
+	cut := t.TempDir()
+	plainCut := writeFile(t, cut, "forge.sql.gz", string(verifyRegzip(t, mustReadFile(t, plain), 0.7)))
+	customDir := t.TempDir()
+	custom := pg.Dump(t, "forge", customDir, "custom-gzip")
+	customCut := writeFile(t, cut, "forge-custom.sql.gz", string(verifyRegzip(t, mustReadFile(t, custom), 0.7)))
+	cfg := configFile(t, gzDir, "gzip", ageRecipients(recipient), localTarget("local", local))
+	env := append(pg.Env(), "PGARCHIVE_CONFIG="+cfg)
+	for i, file := range []string{plainCut, customCut, custom} {
+		stamp := []string{"20260301T010000Z", "20260302T010000Z", "20260303T010000Z"}[i]
+		mustRun(t, append(env, "PGARCHIVE_TEST_NOW="+stamp), "push", "--database", "forge", "--file", file, "--allow-stale")
+	}
+	zstdDir := t.TempDir()
+	pg.Dump(t, "forge", zstdDir, "zstd")
+	zcfg := configFile(t, zstdDir, "zstd", ageRecipients(recipient), localTarget("local", local))
+	mustRun(t, append(pg.Env(), "PGARCHIVE_CONFIG="+zcfg, "PGARCHIVE_TEST_NOW=20260304T010000Z"), "push", "--database", "forge", "--allow-stale")
+
+	// The stored bytes are what was pushed: without a key all is well.
+	r := mustRun(t, env, "verify")
+	if !strings.Contains(r.stdout, "verified 4 archive(s), 0 bad") {
+		t.Errorf("verify without a key:\n%s", r.stdout)
+	}
+	r = pgarchive(t, env, "verify", "--identity", identity)
+	if r.code != 1 {
+		t.Fatalf("want exit 1: %s", r)
+	}
+	line := verifyErrorLine(t, r)
+	for _, want := range []string{
+		"2 of 4 archive(s) bad",
+		`forge_20260301T010000Z.sql.gz.age on local: plain dump does not end with "-- PostgreSQL database dump complete" (cut short?)`,
+		"forge_20260302T010000Z.sql.gz.age on local: pg_restore cannot read the dump",
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("error line lacks %q:\n%s", want, line)
+		}
+	}
+	for _, good := range []string{"forge_20260303T010000Z.sql.gz.age", "forge_20260304T010000Z.sql.zstd.age"} {
+		if !strings.Contains(r.stdout, "ok   local  db1/forge/"+good) {
+			t.Errorf("%s not reported good:\n%s", good, r.stdout)
+		}
+	}
+}
+
+// verifyRegzip decompresses a gzip file, keeps the first share of it, and
+// compresses that again: a dump cut short whose gzip stream is whole.
+func verifyRegzip(t *testing.T, gz []byte, share float64) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(plain[:int(float64(len(plain))*share)])
+	zw.Close()
+	return out.Bytes()
+}
