@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/atomicfile"
 	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/internal/crypt"
 	"github.com/pgarchive/pgarchive/internal/dump"
@@ -210,22 +210,11 @@ func writeOutput(plain io.Reader, path string, stdout io.Writer) error {
 		_, err := io.Copy(stdout, plain)
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
+	err := atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		_, err := io.Copy(w, plain)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("create output: %w", err)
-	}
-	_, err = io.Copy(tmp, plain)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/pgarchive/pgarchive/internal/atomicfile"
 )
 
 // RecordVersion is the format of the record files this code writes.
@@ -66,27 +68,8 @@ func SaveRecord(dir string, r *Record) error {
 	if err != nil {
 		return fmt.Errorf("save drill record: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("save drill record: %w", err)
-	}
-	_, err = tmp.Write(append(data, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WriteBytes(path, 0o600, append(data, '\n')); err != nil {
 		return fmt.Errorf("save drill record %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync() // make the rename durable where the filesystem allows
-		d.Close()
 	}
 	return nil
 }

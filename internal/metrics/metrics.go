@@ -38,12 +38,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pgarchive/pgarchive/internal/atomicfile"
 )
 
 // Operations as they appear in the operation label.
@@ -218,22 +219,7 @@ func writeState(path string, st *state) error {
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("metrics: write state: %w", err)
-	}
-	_, err = tmp.Write(append(data, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WriteBytes(path, 0o600, append(data, '\n')); err != nil {
 		return fmt.Errorf("metrics: write state: %w", err)
 	}
 	return nil
