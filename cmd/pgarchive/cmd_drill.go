@@ -70,21 +70,14 @@ cannot be restored into one scratch database; verify --identity reads it.
 ` + exitStatusHelp + `
    A drill that fails leaves no scratch database behind and exits 1, naming
    what failed.`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "only this database `NAME` (default: every database found)"},
-			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "only archives on this target `NAME`"},
-			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
+		Flags: append(selectionFlags(),
 			&cli.IntFlag{Name: "age", Value: 0, Usage: "drill the newest archive at least `DAYS` old"},
 			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE` (default: [drill] identity_file)"},
 			&cli.StringFlag{Name: "passphrase-file", Usage: "`FILE` holding the passphrase (default: [drill] passphrase_file)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of reports"},
-		},
+		),
 		Action: func(c *cli.Context) error {
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			now, err := clockNow()
+			cfg, now, err := loadConfigAndClock(c)
 			if err != nil {
 				return err
 			}

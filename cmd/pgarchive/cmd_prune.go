@@ -56,19 +56,12 @@ credentials that may delete; --host names the host whose archives to prune).
 ` + exitStatusHelp + `
    A target that cannot be listed, or an archive that cannot be deleted, is
    named in the error and makes the exit 1; the other targets are pruned.`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "only this database `NAME` (default: every database found)"},
-			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "only this target `NAME`"},
-			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
+		Flags: append(selectionFlags(),
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan, delete nothing"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of objects"},
-		},
+		),
 		Action: func(c *cli.Context) error {
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			now, err := clockNow()
+			cfg, now, err := loadConfigAndClock(c)
 			if err != nil {
 				return err
 			}

@@ -51,21 +51,14 @@ next, so a daily --sample 5 walks through the archives over time.
 ` + exitStatusHelp + `
    Every bad archive is named, with what is wrong with it, and makes the
    exit 1; so does a target that cannot be listed.`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "only this database `NAME` (default: every database found)"},
-			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "only this target `NAME`"},
-			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
+		Flags: append(selectionFlags(),
 			&cli.Float64Flag{Name: "sample", Value: 100, Usage: "check this `PERCENT` of each database's archives, at least one"},
 			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE`: also decrypt and read the dump"},
 			&cli.StringFlag{Name: "passphrase-file", Usage: "`FILE` holding the passphrase (passphrase mode)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of objects"},
-		},
+		),
 		Action: func(c *cli.Context) error {
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			now, err := clockNow()
+			cfg, now, err := loadConfigAndClock(c)
 			if err != nil {
 				return err
 			}

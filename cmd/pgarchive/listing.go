@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"filippo.io/age"
+	"github.com/urfave/cli/v2"
 
 	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/config"
@@ -119,4 +121,24 @@ func drillIdentities(cfg *config.Config, identityFlag, passphraseFlag string) (i
 		return nil, false, nil
 	}
 	return ids, true, nil
+}
+
+// selectionFlags are the --database, --target and --host flags of the
+// commands that work on every database found unless told otherwise.
+func selectionFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "only this database `NAME` (default: every database found)"},
+		&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "only archives on this target `NAME`"},
+		&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
+	}
+}
+
+// loadConfigAndClock is loadConfig plus the clock the job runs by.
+func loadConfigAndClock(c *cli.Context) (*config.Config, time.Time, error) {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	now, err := clockNow()
+	return cfg, now, err
 }
