@@ -7,6 +7,11 @@
 # user (postgres), right after pg_dump finished. A failed dump or push fails
 # that unit, and OnFailure starts pgarchive-notify@<unit>.
 #
+# Beside them it adds timers for the other jobs: pgarchive-prune (retention),
+# pgarchive-verify (archives against their manifests) and pgarchive-drill
+# (restore into a scratch database, check, drop), each a oneshot unit run as
+# postgres with the same OnFailure notifier.
+#
 # Secrets never enter the store. The options take paths; the rendered TOML
 # names files under the unit's credentials directory, which systemd fills
 # from those paths (LoadCredential), so root-only secrets (sops-nix, agenix)
@@ -38,58 +43,128 @@ let
   escapeExecArg = arg: lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON (toString arg));
   escapeExecArgs = args: lib.concatMapStringsSep " " escapeExecArg args;
 
-  # Every secret path, with the credential id it is loaded under. Ids are
-  # the dotted TOML key of the value (target names and rclone option names
-  # cannot contain ':' or '/', which LoadCredential and file names forbid;
-  # see the assertion on target names).
-  credentials =
-    lib.concatLists (
-      lib.mapAttrsToList (
-        name: target:
-        lib.mapAttrsToList (option: path: {
-          id = "target.${name}.${option}";
-          inherit path;
-        }) target.secretFiles
-      ) cfg.targets
-    )
-    ++ lib.optional (cfg.encryption.recipientsFile != null) {
-      id = "encryption.recipients_file";
-      path = cfg.encryption.recipientsFile;
+  # Every secret path, with the credential id it is loaded under, by what
+  # needs it. Ids are the dotted TOML key of the value (target names and
+  # rclone option names cannot contain ':' or '/', which LoadCredential and
+  # file names forbid; see the assertion on target names).
+  optionalSecret = id: path: lib.optional (path != null) { inherit id path; };
+  secretsByKind = {
+    # Every job that lists or writes the targets.
+    targets =
+      lib.concatLists (
+        lib.mapAttrsToList (
+          name: target:
+          lib.mapAttrsToList (option: path: {
+            id = "target.${name}.${option}";
+            inherit path;
+          }) target.secretFiles
+        ) cfg.targets
+      )
+      ++ optionalSecret "rclone.config_file" cfg.rclone.configFile;
+    # push encrypts.
+    encryption =
+      optionalSecret "encryption.recipients_file" cfg.encryption.recipientsFile
+      ++ optionalSecret "encryption.passphrase_file" cfg.encryption.passphraseFile;
+    # drill and verify decrypt.
+    drill =
+      optionalSecret "drill.identity_file" cfg.drill.identityFile
+      ++ optionalSecret "drill.passphrase_file" cfg.drill.passphraseFile;
+    notify = optionalSecret "notify.urls_file" cfg.notify.urlsFile;
+    # push, prune, verify and drill ping.
+    healthcheck = optionalSecret "healthcheck.url_file" cfg.healthcheck.urlFile;
+  };
+  secretsFor = kinds: lib.concatMap (kind: secretsByKind.${kind}) kinds;
+  loadCredentials = kinds: map (c: "${c.id}:${toString c.path}") (secretsFor kinds);
+
+  # The units that read a config, by full unit name, with the kinds of
+  # secret each one loads: every dump unit, the job units that are enabled,
+  # and a notifier instance for each of those (see pgarchive-notify@ below).
+  dumpUnits = lib.listToAttrs (
+    map (
+      db:
+      lib.nameValuePair "${unitFor db}.service" {
+        kinds = [
+          "targets"
+          "encryption"
+          "healthcheck"
+        ];
+      }
+    ) cfg.databases
+  );
+  jobUnits = lib.mapAttrs (_: j: { inherit (j) kinds; }) (
+    lib.filterAttrs (_: j: j.enable) {
+      "pgarchive-prune.service" = {
+        inherit (cfg.prune) enable;
+        kinds = [
+          "targets"
+          "healthcheck"
+        ];
+      };
+      "pgarchive-verify.service" = {
+        inherit (cfg.verify) enable;
+        kinds = [
+          "targets"
+          "healthcheck"
+          "drill"
+        ];
+      };
+      "pgarchive-drill.service" = {
+        inherit (cfg.drill) enable;
+        kinds = [
+          "targets"
+          "healthcheck"
+          "drill"
+        ];
+      };
     }
-    ++ lib.optional (cfg.encryption.passphraseFile != null) {
-      id = "encryption.passphrase_file";
-      path = cfg.encryption.passphraseFile;
-    }
-    ++ lib.optional (cfg.rclone.configFile != null) {
-      id = "rclone.config_file";
-      path = cfg.rclone.configFile;
-    };
+  );
+  notifiedUnits = lib.attrNames (dumpUnits // jobUnits);
+  notifierUnit = unit: "pgarchive-notify@${unit}.service";
+  notifierUnits = lib.listToAttrs (
+    map (unit: lib.nameValuePair (notifierUnit unit) { kinds = [ "notify" ]; }) notifiedUnits
+  );
+  readers = dumpUnits // jobUnits // notifierUnits;
 
   # TOML has no null: leave out what is unset.
   dropEmpty = lib.filterAttrs (_: v: v != null && v != "" && v != [ ] && v != { });
 
+  # Where drill keeps its records: StateDirectory=pgarchive of the drill
+  # unit, named in the config so the two cannot drift apart.
+  drillStateDir = "/var/lib/pgarchive";
+
   # The settings as the binary sees them. credDir is the directory secret
-  # paths are rewritten into, or null to keep the host paths.
+  # paths are rewritten into, or null to keep the host paths; loaded lists
+  # the credential ids the reading unit loads.
   #
   # Why one file per unit: a credential's path is
   # /run/credentials/<unit>/<id>, so it differs between postgresqlBackup-db1
   # and postgresqlBackup-db2, and the config file is in the store, shared by
   # every reader. The binary takes paths literally (config.Validate wants
-  # absolute paths, with no $CREDENTIALS_DIRECTORY expansion), so each dump
-  # unit gets its own rendering with its own directory; the files differ only
-  # in those paths and are a few hundred bytes each. A `%d` in the file would
+  # absolute paths, with no $CREDENTIALS_DIRECTORY expansion), so each unit
+  # gets its own rendering with its own directory; the files differ only in
+  # those paths and are a few hundred bytes each. A `%d` in the file would
   # not help either: systemd expands specifiers on command lines, not in
   # files the program reads.
+  #
+  # A unit loads only the secrets its job uses (the notifier no S3 keys,
+  # push no drill identity). The paths of the others stay the host paths in
+  # its file: the schema wants them (a remote target needs
+  # rclone.config_file, say), the job never opens them, and running as
+  # postgres or pgarchive-notify it could not read root-only files anyway.
   mkSettings =
-    credDir:
+    {
+      credDir ? null,
+      loaded ? [ ],
+    }:
     let
-      secret = id: path: if credDir == null then toString path else "${credDir}/${id}";
+      secret = id: path: if credDir != null && lib.elem id loaded then "${credDir}/${id}" else toString path;
     in
     lib.recursiveUpdate (dropEmpty {
       dump_dir = toString pgb.location;
       compression = pgb.compression;
       host = cfg.host;
       max_dump_age = cfg.maxDumpAge;
+      prune_on_host = cfg.pruneOnHost;
       encryption = dropEmpty {
         recipients = cfg.encryption.recipients;
         recipients_file = lib.mapNullable (secret "encryption.recipients_file") cfg.encryption.recipientsFile;
@@ -110,24 +185,51 @@ let
       rclone = dropEmpty {
         config_file = lib.mapNullable (secret "rclone.config_file") cfg.rclone.configFile;
       };
+      retention = dropEmpty {
+        keep_last = cfg.retention.keepLast;
+        inherit (cfg.retention)
+          hourly
+          daily
+          weekly
+          monthly
+          yearly
+          ;
+        incomplete_grace = cfg.retention.incompleteGrace;
+      };
+      drill = dropEmpty {
+        inherit (cfg.drill) connection queries;
+        identity_file = lib.mapNullable (secret "drill.identity_file") cfg.drill.identityFile;
+        passphrase_file = lib.mapNullable (secret "drill.passphrase_file") cfg.drill.passphraseFile;
+        state_dir = drillStateDir;
+      };
+      notify = dropEmpty {
+        urls_file = lib.mapNullable (secret "notify.urls_file") cfg.notify.urlsFile;
+      };
+      healthcheck = dropEmpty {
+        url_file = lib.mapNullable (secret "healthcheck.url_file") cfg.healthcheck.urlFile;
+      };
+      metrics = dropEmpty {
+        textfile = lib.mapNullable toString cfg.metrics.textfile;
+      };
+      status = dropEmpty {
+        max_age = cfg.status.maxAge;
+      };
     }) cfg.settings;
 
-  # Keyed by reader: each dump unit, and /etc/pgarchive/config.toml (for
-  # `pgarchive list` and `pgarchive restore` run by an administrator as
+  # Keyed by reader: each unit of `readers`, and /etc/pgarchive/config.toml
+  # (for `pgarchive list`, `status` and `restore` run by an administrator as
   # root), which keeps the host paths as given.
   etcKey = "etc/pgarchive/config.toml";
   allSettings =
-    lib.listToAttrs (
-      map (
-        db:
-        let
-          unit = "${unitFor db}.service";
-        in
-        lib.nameValuePair unit (mkSettings "/run/credentials/${unit}")
-      ) cfg.databases
-    )
+    lib.mapAttrs (
+      unit: reader:
+      mkSettings {
+        credDir = "/run/credentials/${unit}";
+        loaded = map (c: c.id) (secretsFor reader.kinds);
+      }
+    ) readers
     // {
-      ${etcKey} = mkSettings null;
+      ${etcKey} = mkSettings { };
     };
 
   # The rendered file, checked by the binary at build time: the unit uses
@@ -138,7 +240,10 @@ let
     key: settings:
     let
       fileName = lib.strings.sanitizeDerivationName (
-        if key == etcKey then "pgarchive.toml" else "pgarchive-${lib.removeSuffix ".service" key}.toml"
+        if key == etcKey then
+          "pgarchive.toml"
+        else
+          "pgarchive-${lib.removePrefix "pgarchive-" (lib.removeSuffix ".service" key)}.toml"
       );
       rendered = settingsFormat.generate fileName settings;
     in
@@ -156,6 +261,139 @@ let
       rendered;
 
   configFiles = lib.mapAttrs mkConfigFile allSettings;
+
+  # The notifier's configs, one per instance, named <failed unit>.toml so
+  # that the template's ExecStart finds its own as %i.toml. (An instance is
+  # a unit of its own with its own credentials directory,
+  # /run/credentials/pgarchive-notify@<failed unit>.service, and the file
+  # must name that directory; the instances are the units this module gives
+  # OnFailure=, so they are known here.)
+  notifierConfigs = pkgs.runCommand "pgarchive-notify-configs" { preferLocalBuild = true; } (
+    ''
+      mkdir "$out"
+    ''
+    + lib.concatMapStrings (unit: ''
+      ln -s ${configFiles.${notifierUnit unit}} "$out"/${lib.escapeShellArg "${unit}.toml"}
+    '') notifiedUnits
+  );
+
+  exe = lib.getExe cfg.package;
+
+  # A command-line word that keeps a systemd specifier (%i): quoted like
+  # escapeExecArg, but with % left alone. Only for words whose other parts
+  # are store paths or fixed text.
+  execArgWithSpecifier = arg: lib.replaceStrings [ "$" ] [ "$$" ] (builtins.toJSON arg);
+
+  # The metrics textfile's directory: every job writes the file there
+  # atomically (a temporary file beside it, then rename), and keeps its
+  # state and lock files beside it, so the units need write access to the
+  # directory itself, not only to the file.
+  metricsDir = lib.mapNullable (f: dirOf (toString f)) cfg.metrics.textfile;
+  metricsPaths = lib.optional (metricsDir != null) metricsDir;
+  # Directories that must not become writable by postgres, or that are
+  # private to each unit (PrivateTmp).
+  unfitMetricsDirs = [
+    "/"
+    "/etc"
+    "/nix"
+    "/run"
+    "/srv"
+    "/usr"
+    "/var"
+    "/var/lib"
+    "/var/log"
+  ];
+  metricsDirFits =
+    metricsDir == null
+    || !(
+      lib.elem metricsDir unfitMetricsDirs
+      || lib.any (d: metricsDir == d || lib.hasPrefix "${d}/" metricsDir) [
+        "/tmp"
+        "/var/tmp"
+        "/nix/store"
+      ]
+    );
+
+  retentionCounts = {
+    inherit (cfg.retention)
+      keepLast
+      hourly
+      daily
+      weekly
+      monthly
+      yearly
+      ;
+  };
+  setRetentionCounts = lib.filterAttrs (_: n: n != null) retentionCounts;
+
+  # Hardening shared by the units that run pgarchive jobs as postgres: they
+  # reach the targets over the network and PostgreSQL over its Unix socket
+  # or TCP, and write only where ReadWritePaths says.
+  jobHardening = {
+    NoNewPrivileges = lib.mkDefault true;
+    PrivateTmp = lib.mkDefault true;
+    ProtectSystem = lib.mkDefault "strict";
+    ProtectHome = lib.mkDefault true;
+    RestrictAddressFamilies = lib.mkDefault [
+      "AF_UNIX"
+      "AF_INET"
+      "AF_INET6"
+    ];
+  };
+
+  # A job unit (prune, verify, drill): oneshot, as postgres, like the push
+  # in the dump units. One user for every job keeps the files they share
+  # writable by all of them: the metrics textfile with its state and lock
+  # files, and local targets (push writes there, prune deletes).
+  mkJobService =
+    name:
+    {
+      description,
+      args,
+      readWritePaths ? [ ],
+      path ? [ ],
+      extraServiceConfig ? { },
+    }:
+    let
+      unit = "${name}.service";
+    in
+    {
+      inherit description path;
+      wants = [ "network-online.target" ];
+      after = [ "network-online.target" ];
+      onFailure = [ "pgarchive-notify@%n.service" ];
+      serviceConfig =
+        jobHardening
+        // {
+          Type = "oneshot";
+          User = "postgres";
+          Group = "postgres";
+          ExecStart = escapeExecArgs (
+            [
+              exe
+              "--config"
+              configFiles.${unit}
+            ]
+            ++ args
+          );
+          LoadCredential = loadCredentials jobUnits.${unit}.kinds;
+          TimeoutStartSec = cfg.timeoutStartSec;
+          ReadWritePaths = readWritePaths ++ metricsPaths;
+        }
+        // extraServiceConfig;
+    };
+
+  mkTimer = description: startAt: {
+    inherit description;
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = startAt;
+      # A run missed while the machine was off happens at the next boot.
+      Persistent = lib.mkDefault true;
+      # Spread the jobs of many hosts sharing a target.
+      RandomizedDelaySec = lib.mkDefault "1h";
+    };
+  };
 
   isPostQuantum = r: lib.hasPrefix "age1pq1" r || lib.hasPrefix "age1tagpq1" r;
   pqRecipients = lib.filter isPostQuantum cfg.encryption.recipients;
@@ -287,7 +525,8 @@ in
       description = ''
         `TimeoutStartSec` of each dump unit: the time pg_dump and the push
         together may take before systemd stops the unit and reports it as
-        failed, so a hung upload cannot silently block the next dumps.
+        failed, so a hung upload cannot silently block the next dumps. The
+        prune, verify and drill units get the same limit.
       '';
     };
 
@@ -356,6 +595,230 @@ in
       description = "An rclone.conf for targets given as {option}`remote`.";
     };
 
+    pruneOnHost = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      example = false;
+      description = ''
+        Whether this host may delete archives. `false` is for append-only
+        targets, whose credentials on this host cannot delete: prune then
+        runs elsewhere (`pgarchive prune --host <this host>` with credentials
+        that may delete), and {option}`services.pgarchive.prune.enable`
+        stays off here.
+      '';
+    };
+
+    retention =
+      let
+        count =
+          what:
+          lib.mkOption {
+            type = lib.types.nullOr lib.types.int;
+            default = null;
+            example = 7;
+            description = ''
+              Keep ${what}. `null` leaves the count unset (zero).
+            '';
+          };
+      in
+      {
+        keepLast = count "the newest N archives of each database on each target";
+        hourly = count "the newest archive of each of the last N hours that hold one";
+        daily = count "the newest archive of each of the last N days (UTC) that hold one";
+        weekly = count "the newest archive of each of the last N ISO weeks that hold one";
+        monthly = count "the newest archive of each of the last N months that hold one";
+        yearly = count "the newest archive of each of the last N years that hold one";
+        incompleteGrace = lib.mkOption {
+          type = lib.types.nullOr lib.types.str;
+          default = null;
+          example = "48h";
+          description = ''
+            How old an archive without its manifest (an upload that died)
+            must be before prune deletes it, as a Go duration. `null` keeps
+            pgarchive's default (24h).
+          '';
+        };
+      };
+
+    prune = {
+      enable = lib.mkOption {
+        type = lib.types.bool;
+        default = cfg.pruneOnHost && setRetentionCounts != { };
+        defaultText = lib.literalMD ''
+          `true` when a count of {option}`services.pgarchive.retention` is set
+          and {option}`services.pgarchive.pruneOnHost` is `true`
+        '';
+        example = false;
+        description = ''
+          Whether to run `pgarchive prune` from a timer
+          (`pgarchive-prune.timer`): delete, per database per target, the
+          archives {option}`services.pgarchive.retention` does not keep.
+          prune never deletes a database's newest complete archive, nor
+          anything on a target it could not list.
+        '';
+      };
+      startAt = lib.mkOption {
+        type = lib.types.either lib.types.str (lib.types.listOf lib.types.str);
+        default = "daily";
+        example = "*-*-* 05:30:00";
+        description = ''
+          When prune runs, as systemd calendar events (`OnCalendar=`; the
+          timer adds `RandomizedDelaySec=1h` and `Persistent=true`).
+        '';
+      };
+    };
+
+    verify = {
+      enable = lib.mkEnableOption "a timer (pgarchive-verify.timer) that downloads a sample of the archives and checks them against their manifests; with services.pgarchive.drill.identityFile set it also decrypts them and reads each dump to its end";
+      startAt = lib.mkOption {
+        type = lib.types.either lib.types.str (lib.types.listOf lib.types.str);
+        default = "weekly";
+        example = "Sun *-*-* 03:00:00";
+        description = "When verify runs, as systemd calendar events (`OnCalendar=`).";
+      };
+      sample = lib.mkOption {
+        type = lib.types.number;
+        default = 5;
+        example = 100;
+        description = ''
+          The percentage of each database's archives each run checks, at
+          least one archive (`pgarchive verify --sample`). The choice
+          changes from day to day, so a small sample walks through the
+          archives over time. Above 0, at most 100.
+        '';
+      };
+    };
+
+    drill = {
+      enable = lib.mkEnableOption "a timer (pgarchive-drill.timer) that restores the newest archive of each database into a scratch database pgarchive_drill_<db> on the local server, counts the rows of every table, runs services.pgarchive.drill.queries and drops the scratch database";
+      startAt = lib.mkOption {
+        type = lib.types.either lib.types.str (lib.types.listOf lib.types.str);
+        default = "weekly";
+        example = "Sat *-*-* 04:00:00";
+        description = "When the drill runs, as systemd calendar events (`OnCalendar=`).";
+      };
+      age = lib.mkOption {
+        type = lib.types.ints.unsigned;
+        default = 0;
+        example = 30;
+        description = ''
+          Drill the newest archive at least this many days old
+          (`pgarchive drill --age`): 30 proves that month-old archives still
+          open and restore.
+        '';
+      };
+      identityFile = lib.mkOption {
+        type = lib.types.nullOr secretPath;
+        default = null;
+        example = lib.literalExpression ''config.sops.secrets."pgarchive-drill-key".path'';
+        description = ''
+          An age identity file (`age-keygen`, or `pgarchive keygen`) whose
+          recipient is among {option}`services.pgarchive.encryption.recipients`.
+          A drill decrypts, and the host otherwise holds public keys only, so
+          this is a key of its own, kept as a secret (sops-nix, agenix); it
+          reaches the drill and verify units with `LoadCredential`. When
+          set, verify uses it too. Required by
+          {option}`services.pgarchive.drill.enable` unless
+          {option}`services.pgarchive.drill.passphraseFile` is set.
+        '';
+      };
+      passphraseFile = lib.mkOption {
+        type = lib.types.nullOr secretPath;
+        default =
+          if cfg.drill.identityFile == null then cfg.encryption.passphraseFile else null;
+        defaultText = lib.literalExpression ''
+          if config.services.pgarchive.drill.identityFile == null
+          then config.services.pgarchive.encryption.passphraseFile
+          else null
+        '';
+        example = "/run/agenix/pgarchive-passphrase";
+        description = ''
+          In passphrase mode, the file holding the passphrase drill and
+          verify decrypt with, instead of an identity. Defaults to the
+          passphrase archives are encrypted with.
+        '';
+      };
+      queries = lib.mkOption {
+        type = lib.types.listOf lib.types.str;
+        default = [ ];
+        example = [ "SELECT count(*) > 0 FROM public.users" ];
+        description = ''
+          SQL run in every restored scratch database: each must return
+          true, or the drill fails. They run for every database drilled.
+        '';
+      };
+      connection = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "host=/run/postgresql user=postgres";
+        description = ''
+          The server the scratch database is created on, as a libpq
+          connection string or `postgresql://` URI. `null` uses libpq's
+          defaults: the local server over its Unix socket, as the postgres
+          role. The value lands in the Nix store: give a password through a
+          `passfile`, not inline.
+        '';
+      };
+    };
+
+    notify.urlsFile = lib.mkOption {
+      type = lib.types.nullOr secretPath;
+      default = null;
+      example = lib.literalExpression ''config.sops.secrets."pgarchive-notify".path'';
+      description = ''
+        A file of shoutrrr URLs, one a line (`ntfy://`, `matrix://`,
+        `slack://`, `smtp://`, `telegram://`, `generic+https://`...), that
+        `pgarchive-notify@<unit>` sends to when a dump or job unit fails:
+        host, unit, result, failed targets and the run's last journal lines.
+        URLs carry tokens, so this is a secret. `null`: the notice is only
+        written to the journal (priority err).
+      '';
+    };
+
+    healthcheck.urlFile = lib.mkOption {
+      type = lib.types.nullOr secretPath;
+      default = null;
+      example = "/run/secrets/pgarchive-healthcheck";
+      description = ''
+        A file holding a healthchecks.io-style ping URL (a secret: it is
+        the check's write token). Every push, prune, verify and drill pings
+        `<url>/start`, then `<url>` or `<url>/fail`, so a backup that stops
+        running at all is noticed.
+      '';
+    };
+
+    metrics.textfile = lib.mkOption {
+      type = lib.types.nullOr (
+        lib.types.pathWith {
+          inStore = false;
+          absolute = true;
+        }
+      );
+      default = null;
+      example = "/var/lib/prometheus-node-exporter-text-files/pgarchive.prom";
+      description = ''
+        A Prometheus textfile every push, prune, verify and drill updates,
+        for node_exporter's textfile collector (last success and attempt,
+        bytes, duration per operation, database and target). The jobs run
+        as postgres and replace the file atomically, keeping a state and a
+        lock file beside it, so its directory is created (systemd-tmpfiles)
+        as `0775 root:postgres` and made writable to the units. Give it a
+        directory of its own for textfiles, such as node_exporter's
+        `--collector.textfile.directory`.
+      '';
+    };
+
+    status.maxAge = lib.mkOption {
+      type = lib.types.nullOr lib.types.str;
+      default = null;
+      example = "2h";
+      description = ''
+        How old a database's newest complete archive may be before
+        `pgarchive status` warns (and exits 1), as a Go duration. `null`
+        keeps pgarchive's default (25h, for daily dumps).
+      '';
+    };
+
     settings = lib.mkOption {
       type = settingsFormat.type;
       default = { };
@@ -375,9 +838,11 @@ in
       readOnly = true;
       description = ''
         The configuration as rendered to TOML, by reader:
-        `etc/pgarchive/config.toml`, and one entry per dump unit
-        (`postgresqlBackup-db1.service`) with the secret paths rewritten
-        into that unit's credentials directory. For tests and debugging.
+        `etc/pgarchive/config.toml`, and one entry per unit that runs
+        pgarchive (`postgresqlBackup-db1.service`, `pgarchive-prune.service`,
+        `pgarchive-notify@postgresqlBackup-db1.service.service`...) with the
+        paths of the secrets it loads rewritten into that unit's credentials
+        directory. For tests and debugging.
       '';
     };
 
@@ -388,6 +853,17 @@ in
       description = ''
         The checked configuration files, keyed as
         {option}`services.pgarchive.renderedSettings`.
+      '';
+    };
+
+    notifierConfigs = lib.mkOption {
+      type = lib.types.path;
+      internal = true;
+      readOnly = true;
+      description = ''
+        The directory of the notifier's configuration files, one per
+        instance: `<failed unit>.toml`, linking to the checked file of
+        `pgarchive-notify@<failed unit>.service`.
       '';
     };
   };
@@ -434,7 +910,68 @@ in
               Use only one kind.
             '';
           }
+          {
+            assertion = !cfg.drill.enable || cfg.drill.identityFile != null || cfg.drill.passphraseFile != null;
+            message = ''
+              services.pgarchive.drill.enable needs services.pgarchive.drill.identityFile: a drill
+              decrypts, and the host holds public keys only. Make a key for drills
+              (age-keygen -o drill-key.txt, or pgarchive keygen), add its public key to
+              services.pgarchive.encryption.recipients, keep the file as a secret (sops-nix, agenix)
+              and set services.pgarchive.drill.identityFile to its path, e.g.
+              config.sops.secrets."pgarchive-drill-key".path. (In passphrase mode,
+              services.pgarchive.drill.passphraseFile.)
+            '';
+          }
+          {
+            assertion = cfg.drill.identityFile == null || cfg.drill.passphraseFile == null;
+            message = ''
+              services.pgarchive.drill: set services.pgarchive.drill.identityFile or
+              services.pgarchive.drill.passphraseFile, not both.
+            '';
+          }
+          {
+            assertion = !cfg.verify.enable || (cfg.verify.sample > 0 && cfg.verify.sample <= 100);
+            message = ''
+              services.pgarchive.verify.sample is ${toString cfg.verify.sample}: it is a percentage of
+              each database's archives, above 0 and at most 100 (5 checks a twentieth each run).
+            '';
+          }
+          {
+            assertion = !(cfg.prune.enable && !cfg.pruneOnHost);
+            message = ''
+              services.pgarchive.prune.enable = true contradicts services.pgarchive.pruneOnHost = false:
+              pgarchive prune refuses to delete on a host that may not prune. Prune on the machine
+              that holds deleting credentials (pgarchive prune --host <this host>), or set
+              services.pgarchive.pruneOnHost = true.
+            '';
+          }
+          {
+            assertion = !cfg.prune.enable || lib.any (n: n > 0) (lib.attrValues setRetentionCounts);
+            message = ''
+              services.pgarchive.prune.enable needs a retention policy: set at least one of
+              services.pgarchive.retention.{keepLast,hourly,daily,weekly,monthly,yearly} above 0,
+              e.g. services.pgarchive.retention = { daily = 7; weekly = 4; monthly = 6; };
+              (with none, prune would keep only the newest archive of each database).
+            '';
+          }
+          {
+            assertion = metricsDirFits;
+            message = ''
+              services.pgarchive.metrics.textfile is ${toString cfg.metrics.textfile}: its directory
+              ${toString metricsDir} is made writable to the postgres group (the jobs replace the file
+              atomically beside it), so it must be a directory for textfiles, such as
+              /var/lib/prometheus-node-exporter-text-files, not a system directory, and not under
+              /tmp or /var/tmp (private to each unit).
+            '';
+          }
         ]
+        ++ lib.mapAttrsToList (name: n: {
+          assertion = n >= 0;
+          message = ''
+            services.pgarchive.retention.${name} is ${toString n}: a count of archives to keep,
+            zero or more.
+          '';
+        }) setRetentionCounts
         ++ map (db: {
           assertion = lib.elem db dumpedDatabases;
           message = ''
@@ -468,43 +1005,175 @@ in
           ]) cfg.targets
         );
 
-        warnings = lib.optional (pgb.enable && cfg.databases == [ ]) ''
-          services.pgarchive is enabled but services.pgarchive.databases is empty: nothing is pushed.
-        '';
+        warnings =
+          lib.optional (pgb.enable && cfg.databases == [ ]) ''
+            services.pgarchive is enabled but services.pgarchive.databases is empty: nothing is pushed.
+          ''
+          ++ lib.optional (cfg.drill.enable && cfg.databases == [ "all" ]) ''
+            services.pgarchive.drill.enable: the only database is "all" (services.postgresqlBackup.backupAll),
+            whose pg_dumpall archives a drill skips: it cannot restore them into one scratch database.
+            services.pgarchive.verify with services.pgarchive.drill.identityFile reads them instead.
+          ''
+          ++ lib.optional (cfg.metrics.textfile != null && !lib.hasSuffix ".prom" (toString cfg.metrics.textfile)) ''
+            services.pgarchive.metrics.textfile is ${toString cfg.metrics.textfile}: node_exporter's
+            textfile collector reads only files ending in .prom.
+          '';
 
         services.pgarchive.renderedSettings = allSettings;
         services.pgarchive.configFiles = configFiles;
+        services.pgarchive.notifierConfigs = notifierConfigs;
 
         environment.systemPackages = [ cfg.package ];
         environment.etc."pgarchive/config.toml".source = configFiles.${etcKey};
 
         # OnFailure=pgarchive-notify@%n.service starts this with the failed
-        # unit's full name as the instance. For now it logs which unit failed
-        # and how; the observability issue replaces the script with
-        # `pgarchive notify --unit`.
+        # unit's full name as the instance (%i, raw: %I would turn the '-'
+        # of postgresqlBackup-db1 into '/'). `pgarchive notify` asks
+        # systemctl how the unit ended, reads that run's journal lines and
+        # sends them to every URL of services.pgarchive.notify.urlsFile;
+        # without one (--dry-run) it writes the notice to the journal only.
+        #
+        # Each instance reads %i.toml from notifierConfigs, its own config
+        # naming its own credentials directory. So the notifier serves the
+        # units this module gives OnFailure= (the dump units and the job
+        # units); another unit pointing its OnFailure= here finds no config
+        # and the notifier fails, saying so in the journal.
+        #
+        # Who it runs as: pgarchive-notify, a system user of its own that
+        # owns nothing and can reach no database (not postgres, whose peer
+        # authentication would open every database to it), with the
+        # systemd-journal group for this unit only: the group lets journalctl
+        # read the failed unit's lines (journalctl _SYSTEMD_INVOCATION_ID=...),
+        # which other unprivileged users cannot, and grants nothing else (no
+        # writing, no unit control). `systemctl show` is a D-Bus property
+        # read, open to every user. Not DynamicUser=: dbus-daemon refuses
+        # dynamic users since systemd 255 (nixpkgs issue 297756, systemd
+        # issue 22737: "Failed to get properties: Transport endpoint is not
+        # connected"), which would cost the message the unit's result.
         systemd.services."pgarchive-notify@" = {
           description = "pgarchive failure notice for %i";
-          scriptArgs = "%i";
-          script = ''
-            unit="$1"
-            systemctl=${config.systemd.package}/bin/systemctl
-            result=$("$systemctl" show --property=Result --value -- "$unit")
-            status=$("$systemctl" show --property=ExecMainStatus --value -- "$unit")
-            # <3>: journal priority "err" (SyslogLevelPrefix=yes).
-            echo "<3>pgarchive: $unit failed: result=$result, main exit status=$status; see journalctl -u $unit"
-          '';
+          wants = [ "network-online.target" ];
+          after = [ "network-online.target" ];
+          # systemctl and journalctl, found in PATH by pgarchive notify.
+          path = [ config.systemd.package ];
           serviceConfig = {
             Type = "oneshot";
-            SyslogIdentifier = "pgarchive-notify";
-            DynamicUser = true;
+            ExecStart = lib.concatStringsSep " " (
+              [
+                (escapeExecArgs [
+                  exe
+                  "--config"
+                ])
+                (execArgWithSpecifier "${notifierConfigs}/%i.toml")
+                (escapeExecArgs [
+                  "notify"
+                  "--unit"
+                ])
+                (execArgWithSpecifier "%i")
+              ]
+              ++ lib.optional (cfg.notify.urlsFile == null) (escapeExecArg "--dry-run")
+            );
+            LoadCredential = loadCredentials [ "notify" ];
+            TimeoutStartSec = "5min";
+            # With --dry-run the notice is pgarchive's standard output:
+            # log it as an error, as the failure it reports.
+            SyslogLevel = "err";
+            User = "pgarchive-notify";
+            Group = "pgarchive-notify";
+            SupplementaryGroups = [ "systemd-journal" ];
             NoNewPrivileges = true;
             PrivateTmp = true;
             ProtectSystem = "strict";
             ProtectHome = true;
-            PrivateNetwork = true;
-            RestrictAddressFamilies = [ "AF_UNIX" ];
-          };
+          }
+          // (
+            if cfg.notify.urlsFile == null then
+              {
+                PrivateNetwork = true;
+                RestrictAddressFamilies = [ "AF_UNIX" ];
+              }
+            else
+              {
+                RestrictAddressFamilies = [
+                  "AF_UNIX"
+                  "AF_INET"
+                  "AF_INET6"
+                ];
+              }
+          );
         };
+
+        users.users.pgarchive-notify = {
+          isSystemUser = true;
+          group = "pgarchive-notify";
+          description = "pgarchive failure notifier";
+        };
+        users.groups.pgarchive-notify = { };
+
+        systemd.services.pgarchive-prune = lib.mkIf cfg.prune.enable (
+          mkJobService "pgarchive-prune" {
+            description = "pgarchive prune: delete archives services.pgarchive.retention does not keep";
+            args = [ "prune" ];
+            # prune deletes from local targets.
+            readWritePaths = localTargetPaths;
+          }
+        );
+        systemd.timers.pgarchive-prune = lib.mkIf cfg.prune.enable (
+          mkTimer "pgarchive prune" cfg.prune.startAt
+        );
+
+        systemd.services.pgarchive-verify = lib.mkIf cfg.verify.enable (
+          mkJobService "pgarchive-verify" {
+            description = "pgarchive verify: check archives against their manifests";
+            args = [
+              "verify"
+              "--sample"
+              (toString cfg.verify.sample)
+            ];
+            # pg_restore reads custom-format dumps through.
+            path = [ config.services.postgresql.package ];
+          }
+        );
+        systemd.timers.pgarchive-verify = lib.mkIf cfg.verify.enable (
+          mkTimer "pgarchive verify" cfg.verify.startAt
+        );
+
+        # The drill creates and drops pgarchive_drill_<db> on the local
+        # server over its Unix socket, as the postgres role (peer
+        # authentication), with psql and pg_restore of the server's
+        # package, and keeps its records in StateDirectory.
+        systemd.services.pgarchive-drill = lib.mkIf cfg.drill.enable (
+          lib.mkMerge [
+            (mkJobService "pgarchive-drill" {
+              description = "pgarchive drill: restore archives into a scratch database and check them";
+              args = [
+                "drill"
+                "--age"
+                (toString cfg.drill.age)
+              ];
+              path = [ config.services.postgresql.package ];
+              extraServiceConfig = {
+                # /var/lib/pgarchive, owned by postgres: drill.state_dir.
+                StateDirectory = "pgarchive";
+                StateDirectoryMode = "0700";
+              };
+            })
+            (lib.mkIf (config.services.postgresql.enable && cfg.drill.connection == null) {
+              wants = [ "postgresql.target" ];
+              after = [ "postgresql.target" ];
+            })
+          ]
+        );
+        systemd.timers.pgarchive-drill = lib.mkIf cfg.drill.enable (
+          mkTimer "pgarchive drill" cfg.drill.startAt
+        );
+
+        # The metrics directory, writable by the postgres group: the jobs
+        # (all running as postgres) replace the textfile by renaming a
+        # temporary file over it and keep <textfile>.state.json and .lock
+        # beside it, which takes write access to the directory. node_exporter
+        # reads the *.prom files (0644) and skips the others.
+        systemd.tmpfiles.rules = lib.optional (metricsDir != null) "d ${metricsDir} 0775 root postgres - -";
       }
 
       (lib.mkIf pgb.enable {
@@ -522,7 +1191,7 @@ in
               serviceConfig = {
                 ExecStartPost = [
                   (escapeExecArgs [
-                    (lib.getExe cfg.package)
+                    exe
                     "--config"
                     configFile
                     "push"
@@ -530,19 +1199,21 @@ in
                     db
                   ])
                 ];
-                LoadCredential = map (c: "${c.id}:${toString c.path}") credentials;
+                LoadCredential = loadCredentials dumpUnits."${unit}.service".kinds;
                 TimeoutStartSec = cfg.timeoutStartSec;
+                # push reports progress (STATUS=, bytes so far) for
+                # `systemctl status`; it is not the unit's main process.
+                NotifyAccess = lib.mkDefault "all";
 
-                # Hardening that leaves pg_dump working: it talks to the
-                # server over the Unix socket or TCP and writes only to the
-                # dump directory.
+                # Hardening that leaves pg_dump and the push working. No
+                # mount-namespace options here (PrivateTmp, ProtectSystem,
+                # ProtectHome, ReadWritePaths): with a mount namespace,
+                # systemd 252 gives ExecStartPost no access to the unit's
+                # credentials, so every push with a secret failed
+                # (tests/systemd_credentials_test.go boots a real systemd
+                # and checks this shape). The prune, verify and drill units
+                # run pgarchive as ExecStart and keep the full set.
                 NoNewPrivileges = lib.mkDefault true;
-                PrivateTmp = lib.mkDefault true;
-                ProtectSystem = lib.mkDefault "strict";
-                # The dump directory, and the directories of local targets
-                # (a second disk, a NAS mount): pgarchive writes there.
-                ReadWritePaths = [ (toString pgb.location) ] ++ localTargetPaths;
-                ProtectHome = lib.mkDefault true;
                 RestrictAddressFamilies = lib.mkDefault [
                   "AF_UNIX"
                   "AF_INET"

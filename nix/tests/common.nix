@@ -43,6 +43,44 @@ rec {
     };
   };
 
+  # services.pgarchive for the job units (restore-drill): prune, verify
+  # and drill, and the metrics textfile they all write.
+  jobSettings = {
+    retention.daily = 7;
+    verify = {
+      enable = true;
+      sample = 100;
+    };
+    drill = {
+      enable = true;
+      # Root-only (0400), like a sops-nix secret: it reaches the drill and
+      # verify units with LoadCredential.
+      identityFile = "/etc/pgarchive-test/age-identity.txt";
+      queries = [ "SELECT count(*) > 0 FROM pg_catalog.pg_tables WHERE schemaname = 'public'" ];
+    };
+    metrics.textfile = "/var/lib/prometheus-node-exporter-text-files/pgarchive.prom";
+  };
+
+  # services.pgarchive for failure-notifies: the notifier's URLs and the
+  # dead-man pings, both served by `webhook` on nas. The files are made
+  # by notifyFiles.
+  notifySettings = {
+    notify.urlsFile = "/etc/pgarchive-test/notify-urls";
+    healthcheck.urlFile = "/etc/pgarchive-test/ping-url";
+  };
+  # Root-only, as secrets are: the notifier (user pgarchive-notify) and the dump
+  # unit (postgres) get them with LoadCredential.
+  notifyFiles = {
+    "pgarchive-test/notify-urls" = {
+      text = "generic+http://nas:8080/notify\n";
+      mode = "0400";
+    };
+    "pgarchive-test/ping-url" = {
+      text = "http://nas:8080/ping/{job}-{database}\n";
+      mode = "0400";
+    };
+  };
+
   dbNode =
     { targets }:
     {
@@ -175,6 +213,40 @@ rec {
           virtualisation.diskSize = 2 * 1024;
         })
       ];
+    };
+
+  # A webhook receiver on nas for the notifier and the dead-man pings:
+  # every POST is kept under /var/lib/webhook as a file named by arrival
+  # order, holding the request path (with its query) on the first line and
+  # the body after it; http.server logs each request to the journal.
+  webhook =
+    { pkgs, ... }:
+    {
+      networking.firewall.allowedTCPPorts = [ 8080 ];
+      systemd.services.webhook = {
+        wantedBy = [ "multi-user.target" ];
+        serviceConfig = {
+          StateDirectory = "webhook";
+          ExecStart = "${pkgs.python3}/bin/python3 ${pkgs.writeText "webhook.py" ''
+            import http.server
+            import itertools
+
+            counter = itertools.count(1)
+
+
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    with open(f"/var/lib/webhook/{next(counter):04d}", "wb") as f:
+                        f.write(self.path.encode() + b"\n" + body)
+                    self.send_response(200)
+                    self.end_headers()
+
+
+            http.server.HTTPServer(("", 8080), Handler).serve_forever()
+          ''}";
+        };
+      };
     };
 
   # Python shared by the test scripts.

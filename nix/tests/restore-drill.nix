@@ -1,16 +1,23 @@
 # Push two databases (one plain dump, one custom format) to SFTP and to S3
 # (Garage) on nas, then restore each from each target into a scratch
-# database on db and compare row counts.
+# database on db and compare row counts; then run the job units the module
+# adds (pgarchive-verify, -drill, -prune) and check the metrics textfile
+# they all write.
 common:
 {
   name = "pgarchive-restore-drill";
 
   nodes = {
-    db = common.dbNode {
-      targets = {
-        nas = common.nasTarget;
-        garage = common.garageTarget;
-      };
+    db = {
+      imports = [
+        (common.dbNode {
+          targets = {
+            nas = common.nasTarget;
+            garage = common.garageTarget;
+          };
+        })
+      ];
+      services.pgarchive = common.jobSettings;
     };
     nas = common.nasNode { garage = true; };
   };
@@ -82,5 +89,48 @@ common:
         # db1's plain dump was made with -C (CREATE DATABASE db1, \connect
         # db1): restoring it elsewhere must leave db1 alone.
         assert count("db1", "t") == 5000
+
+    with subtest("verify decrypts every archive with the drill identity"):
+        db.succeed("systemctl start pgarchive-verify.service")
+        db.succeed(
+            "journalctl -u pgarchive-verify.service -o cat"
+            " | grep -F ', 0 bad (decrypted and read to the end)'"
+        )
+
+    with subtest("the drill unit restores each database and leaves no scratch database"):
+        db.succeed("systemctl start pgarchive-drill.service")
+        result = db.succeed("systemctl show -p Result --value pgarchive-drill.service").strip()
+        assert result == "success", f"pgarchive-drill.service: Result={result}"
+        journal = db.succeed("journalctl -u pgarchive-drill.service -o cat")
+        for database in ["db1", "db2"]:
+            assert f"drill: passed database={database}" in journal, journal
+        left = db.succeed(
+            psql("postgres", "SELECT count(*) FROM pg_database WHERE starts_with(datname, 'pgarchive_drill_')")
+        ).strip()
+        assert left == "0", f"{left} pgarchive_drill_* database(s) left behind"
+        # The records of this drill, for the next one to compare with, in
+        # StateDirectory=pgarchive, owned by postgres.
+        db.succeed("test \"$(stat -c %U /var/lib/pgarchive)\" = postgres")
+        db.succeed("test -s /var/lib/pgarchive/drill/db/db1.json -a -s /var/lib/pgarchive/drill/db/db2.json")
+
+    with subtest("prune keeps what the retention keeps"):
+        db.succeed("systemctl start pgarchive-prune.service")
+        for database in ["db1", "db2"]:
+            # One archive a day per target: daily = 7 keeps it.
+            assert len(complete_archives(database)) == 1
+
+    with subtest("every job updated the metrics textfile"):
+        db.succeed(
+            "test \"$(stat -c %U:%G:%a /var/lib/prometheus-node-exporter-text-files)\" = root:postgres:775"
+        )
+        prom = db.succeed("cat /var/lib/prometheus-node-exporter-text-files/pgarchive.prom")
+        for operation in ["push", "verify", "drill", "prune"]:
+            assert f'operation="{operation}"' in prom, prom
+        drilled = [
+            line
+            for line in prom.splitlines()
+            if line.startswith("pgarchive_last_run_success{") and 'operation="drill"' in line and 'database="db1"' in line
+        ]
+        assert drilled and all(line.endswith(" 1") for line in drilled), prom
   '';
 }

@@ -95,6 +95,41 @@ let
       };
     };
 
+  # The jobs beside push, every option of issue 3's observability and
+  # retention work set, on top of the example.
+  observability = {
+    sops.secrets."pgarchive-drill-key" = { };
+    sops.secrets."pgarchive-notify" = { };
+    sops.secrets."pgarchive-ping" = { };
+    services.postgresql.enable = true;
+    services.pgarchive = {
+      retention = {
+        keepLast = 3;
+        daily = 7;
+        weekly = 4;
+        monthly = 6;
+        incompleteGrace = "48h";
+      };
+      prune.startAt = "*-*-* 05:30:00";
+      verify = {
+        enable = true;
+        sample = 10;
+      };
+      drill = {
+        enable = true;
+        age = 30;
+        identityFile = "/run/secrets/pgarchive-drill-key";
+        queries = [
+          "SELECT count(*) > 0 FROM pg_catalog.pg_tables WHERE schemaname = 'public'"
+        ];
+      };
+      notify.urlsFile = "/run/secrets/pgarchive-notify";
+      healthcheck.urlFile = "/run/secrets/pgarchive-ping";
+      metrics.textfile = "/var/lib/prometheus-node-exporter-text-files/pgarchive.prom";
+      status.maxAge = "26h";
+    };
+  };
+
   evalCase =
     modules:
     (lib.evalModules {
@@ -138,6 +173,14 @@ let
     );
     service = sectionLines svc.serviceConfig;
     inherit (svc) script scriptArgs;
+    path = map toString svc.path;
+  };
+
+  # The [Unit], [Timer] and [Install] lines of a timer.
+  timerReport = t: {
+    unit = sectionLines { Description = t.description; };
+    timer = sectionLines t.timerConfig;
+    install = sectionLines { WantedBy = lib.concatStringsSep " " t.wantedBy; };
   };
 
   report =
@@ -153,6 +196,12 @@ let
           name: _: lib.hasPrefix "postgresqlBackup" name || lib.hasPrefix "pgarchive" name
         ) config.systemd.services
       );
+      timers = lib.mapAttrs (_: timerReport) (
+        lib.filterAttrs (name: _: lib.hasPrefix "pgarchive" name) config.systemd.timers
+      );
+      tmpfiles = config.systemd.tmpfiles.rules;
+      users = lib.mapAttrs (_: u: { inherit (u) isSystemUser group; }) config.users.users;
+      groups = lib.attrNames config.users.groups;
       etc = lib.mapAttrs (_: e: toString e.source) config.environment.etc;
       systemPackages = map toString config.environment.systemPackages;
       systemdPackage = toString config.systemd.package;
@@ -165,6 +214,10 @@ let
         # `pgarchive check-config`.
         buildCommand = f.buildCommand or null;
       }) pa.configFiles;
+      notifierConfigs = {
+        path = toString pa.notifierConfigs;
+        buildCommand = pa.notifierConfigs.buildCommand or null;
+      };
     };
 
   # Configurations that must evaluate without a failed assertion.
@@ -194,8 +247,8 @@ let
       }
     ];
 
-    # The targets the VM tests (nix/tests) push to, so their rclone options
-    # meet check-config here too.
+    # The targets and job settings of the VM tests (nix/tests), so their
+    # rendered configs meet check-config here too.
     vmTests =
       let
         common = import ../../nix/tests/common.nix { module = { }; };
@@ -209,15 +262,20 @@ let
               "db2"
             ];
           };
-          services.pgarchive = {
-            enable = true;
-            encryption.recipients = [ x25519 ];
-            targets = {
-              nas = common.nasTarget;
-              garage = common.garageTarget;
-              offsite = common.downTarget;
-            };
-          };
+          services.postgresql.enable = true;
+          services.pgarchive = lib.mkMerge [
+            {
+              enable = true;
+              encryption.recipients = [ x25519 ];
+              targets = {
+                nas = common.nasTarget;
+                garage = common.garageTarget;
+                offsite = common.downTarget;
+              };
+            }
+            common.jobSettings
+            common.notifySettings
+          ];
         }
       ];
 
@@ -226,6 +284,54 @@ let
       {
         services.pgarchive.databases = [ "db2" ];
         services.pgarchive.checkConfig = false;
+      }
+    ];
+
+    observability = [
+      example
+      observability
+    ];
+
+    # prune on a local target (a USB disk): it deletes there.
+    localPrune = [
+      {
+        services.postgresqlBackup.enable = true;
+        services.pgarchive = {
+          enable = true;
+          encryption.recipients = [ x25519 ];
+          targets.usb = {
+            type = "local";
+            path = "/mnt/usb/pg";
+          };
+          retention.keepLast = 10;
+        };
+      }
+    ];
+
+    # Passphrase mode: drill decrypts with the encryption passphrase by
+    # default; an append-only host (pruneOnHost = false) renders its
+    # retention for `prune --dry-run` but gets no prune timer; a remote
+    # target keeps rclone.config_file in every unit.
+    passphraseAppendOnly = [
+      {
+        services.postgresqlBackup = {
+          enable = true;
+          databases = [ "db1" ];
+        };
+        services.pgarchive = {
+          enable = true;
+          encryption.passphraseFile = "/run/agenix/pgarchive-passphrase";
+          rclone.configFile = "/run/agenix/rclone.conf";
+          targets.offsite.remote = "offsite:pg";
+          pruneOnHost = false;
+          retention.daily = 30;
+          drill = {
+            enable = true;
+            connection = "host=/run/postgresql user=postgres";
+          };
+          verify.enable = true;
+          healthcheck.urlFile = "/run/agenix/pgarchive-ping";
+        };
       }
     ];
   };
@@ -242,6 +348,16 @@ let
     rcloneOptionTypo = [
       example
       { services.pgarchive.targets.backblaze.options.endpointt = "https://example.org"; }
+    ];
+    # A Go duration the module passes through as a string.
+    incompleteGraceNotADuration = [
+      example
+      {
+        services.pgarchive.retention = {
+          daily = 7;
+          incompleteGrace = "1 day";
+        };
+      }
     ];
   };
 
@@ -310,6 +426,95 @@ let
       ];
       expect = ''services.pgarchive.targets."my nas": a target name is'';
     };
+    drillWithoutIdentity = {
+      modules = [
+        example
+        { services.pgarchive.drill.enable = true; }
+      ];
+      expect = "services.pgarchive.drill.enable needs services.pgarchive.drill.identityFile";
+    };
+    drillIdentityAndPassphrase = {
+      modules = [
+        example
+        {
+          services.pgarchive.drill.identityFile = "/run/secrets/drill-key";
+          services.pgarchive.drill.passphraseFile = "/run/secrets/drill-pass";
+        }
+      ];
+      expect = "services.pgarchive.drill.passphraseFile, not both";
+    };
+    verifySampleZero = {
+      modules = [
+        example
+        {
+          services.pgarchive.verify.enable = true;
+          services.pgarchive.verify.sample = 0;
+        }
+      ];
+      expect = "services.pgarchive.verify.sample is 0";
+    };
+    verifySampleAbove100 = {
+      modules = [
+        example
+        {
+          services.pgarchive.verify.enable = true;
+          services.pgarchive.verify.sample = 150;
+        }
+      ];
+      expect = "services.pgarchive.verify.sample is 150";
+    };
+    pruneNotOnHost = {
+      modules = [
+        example
+        {
+          services.pgarchive.retention.daily = 7;
+          services.pgarchive.pruneOnHost = false;
+          services.pgarchive.prune.enable = true;
+        }
+      ];
+      expect = "services.pgarchive.prune.enable = true contradicts services.pgarchive.pruneOnHost = false";
+    };
+    pruneWithoutRetention = {
+      modules = [
+        example
+        { services.pgarchive.prune.enable = true; }
+      ];
+      expect = "services.pgarchive.prune.enable needs a retention policy";
+    };
+    pruneRetentionAllZero = {
+      modules = [
+        example
+        {
+          services.pgarchive.retention.daily = 0;
+          services.pgarchive.retention.keepLast = 0;
+        }
+      ];
+      expect = "services.pgarchive.prune.enable needs a retention policy";
+    };
+    retentionNegative = {
+      modules = [
+        example
+        {
+          services.pgarchive.retention.daily = 7;
+          services.pgarchive.retention.weekly = -1;
+        }
+      ];
+      expect = "services.pgarchive.retention.weekly is -1";
+    };
+    metricsInSystemDir = {
+      modules = [
+        example
+        { services.pgarchive.metrics.textfile = "/var/lib/pgarchive.prom"; }
+      ];
+      expect = "its directory\n/var/lib is made writable";
+    };
+    metricsInTmp = {
+      modules = [
+        example
+        { services.pgarchive.metrics.textfile = "/tmp/metrics/pgarchive.prom"; }
+      ];
+      expect = "not under\n/tmp or /var/tmp";
+    };
   };
 
   # Bad inputs the option types refuse: evaluation itself must fail.
@@ -327,6 +532,25 @@ let
     optionValueList = {
       services.pgarchive.targets.nas.options.host = lib.mkForce [ "a" ];
     };
+    drillIdentityInStore = {
+      services.pgarchive.drill.identityFile = "/nix/store/00000000000000000000000000000000-drill-key";
+    };
+    notifyUrlsRelative = {
+      services.pgarchive.notify.urlsFile = "secrets/notify";
+    };
+    metricsTextfileRelative = {
+      services.pgarchive.metrics.textfile = "pgarchive.prom";
+    };
+    drillAgeNegative = {
+      services.pgarchive.drill = {
+        enable = true;
+        identityFile = "/run/secrets/drill-key";
+        age = -1;
+      };
+    };
+    retentionNotAnInt = {
+      services.pgarchive.retention.daily = "7";
+    };
   };
 
   goodReports = lib.mapAttrs (_: modules: report (evalCase modules)) good;
@@ -339,7 +563,8 @@ let
         example
         m
       ];
-      forced = builtins.tryEval (builtins.deepSeq config.services.pgarchive.renderedSettings true);
+      # Everything a system would use: the rendered settings and the units.
+      forced = builtins.tryEval (builtins.deepSeq (report config) true);
     in
     {
       evaluates = forced.success;

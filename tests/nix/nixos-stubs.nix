@@ -83,6 +83,21 @@ let
       };
     };
 
+  # nixos/lib/systemd-unit-options.nix, a timer's options this module sets.
+  timerModule = {
+    options = {
+      description = mkOption {
+        type = types.str;
+        default = "";
+      };
+      wantedBy = listOfStr;
+      timerConfig = mkOption {
+        type = types.attrsOf unitOption;
+        default = { };
+      };
+    };
+  };
+
   fakeStorePath = name: "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" name)}-${name}";
 
   pgb = config.services.postgresqlBackup;
@@ -132,6 +147,33 @@ in
       default = { };
     };
 
+    # nixos/modules/config/users-groups.nix, the options set here.
+    users.users = mkOption {
+      type = types.attrsOf (
+        types.submodule {
+          options = {
+            isSystemUser = mkOption {
+              type = types.bool;
+              default = false;
+            };
+            group = mkOption {
+              type = types.str;
+              default = "";
+            };
+            description = mkOption {
+              type = types.str;
+              default = "";
+            };
+          };
+        }
+      );
+      default = { };
+    };
+    users.groups = mkOption {
+      type = types.attrsOf (types.submodule { });
+      default = { };
+    };
+
     systemd.package = mkOption {
       type = types.package;
       default = {
@@ -143,6 +185,28 @@ in
     systemd.services = mkOption {
       type = types.attrsOf (types.submodule serviceModule);
       default = { };
+    };
+    systemd.timers = mkOption {
+      type = types.attrsOf (types.submodule timerModule);
+      default = { };
+    };
+    systemd.tmpfiles.rules = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+    };
+
+    # nixos/modules/services/databases/postgresql.nix: the two options
+    # read here.
+    services.postgresql = {
+      enable = lib.mkEnableOption "PostgreSQL";
+      package = mkOption {
+        type = types.package;
+        default = {
+          type = "derivation";
+          name = "postgresql-stub";
+          outPath = fakeStorePath "postgresql-stub";
+        };
+      };
     };
 
     services.postgresqlBackup = {

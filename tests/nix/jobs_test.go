@@ -1,0 +1,542 @@
+package nixeval
+
+// The units beside the dump units: pgarchive-prune, -verify and -drill with
+// their timers, the notifier template pgarchive-notify@, and what they share
+// (the metrics directory, the secrets of issue 3's observability options).
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
+)
+
+const metricsDir = "/var/lib/prometheus-node-exporter-text-files"
+
+// execWords splits an Exec*= value as written by the module: words quoted
+// as JSON strings, separated by spaces.
+func execWords(t *testing.T, line string) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	var words []string
+	for {
+		var w string
+		err := dec.Decode(&w)
+		if err == io.EOF {
+			return words
+		}
+		if err != nil {
+			t.Fatalf("exec line %q: %v", line, err)
+		}
+		words = append(words, w)
+	}
+}
+
+func quoted(words ...string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = fmt.Sprintf("%q", w)
+	}
+	return strings.Join(q, " ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestJobUnits checks pgarchive-prune, -verify and -drill: the command each
+// runs with its own checked config, as postgres, hardened like the dump
+// units, notifying on failure, with a timer.
+func TestJobUnits(t *testing.T) {
+	r := evaluate(t).Good["observability"]
+	pkg := r.SystemPackages[0]
+	exe := pkg + "/bin/pgarchive"
+	for _, c := range []struct {
+		unit     string
+		args     []string
+		calendar string
+	}{
+		{"pgarchive-prune", []string{"prune"}, "*-*-* 05:30:00"},
+		{"pgarchive-verify", []string{"verify", "--sample", "10"}, "weekly"},
+		{"pgarchive-drill", []string{"drill", "--age", "30"}, "weekly"},
+	} {
+		u, ok := r.Units[c.unit]
+		if !ok {
+			t.Errorf("no unit %s", c.unit)
+			continue
+		}
+		cf, ok := r.ConfigFiles[c.unit+".service"]
+		if !ok {
+			t.Errorf("%s: no config file of its own", c.unit)
+			continue
+		}
+		want := quoted(append([]string{exe, "--config", cf.Path}, c.args...)...)
+		wantAfter := []string{"network-online.target"}
+		if c.unit == "pgarchive-drill" {
+			// services.postgresql is enabled and drill.connection unset:
+			// the drill uses the local server.
+			wantAfter = []string{"postgresql.target network-online.target"}
+		}
+		for _, l := range []struct {
+			section []string
+			key     string
+			want    []string
+		}{
+			{u.Service, "ExecStart", []string{want}},
+			{u.Service, "Type", []string{"oneshot"}},
+			{u.Service, "User", []string{"postgres"}},
+			{u.Service, "Group", []string{"postgres"}},
+			{u.Service, "TimeoutStartSec", []string{"6h"}},
+			{u.Service, "NoNewPrivileges", []string{"true"}},
+			{u.Service, "PrivateTmp", []string{"true"}},
+			{u.Service, "ProtectSystem", []string{"strict"}},
+			{u.Service, "ProtectHome", []string{"true"}},
+			{u.Service, "RestrictAddressFamilies", []string{"AF_UNIX", "AF_INET", "AF_INET6"}},
+			{u.Service, "ReadWritePaths", []string{metricsDir}},
+			{u.Unit, "OnFailure", []string{"pgarchive-notify@%n.service"}},
+			{u.Unit, "Wants", wantAfter},
+			{u.Unit, "After", wantAfter},
+		} {
+			if got := lines(l.section, l.key); !equal(got, l.want) {
+				t.Errorf("%s: %s=%q, want %q", c.unit, l.key, got, l.want)
+			}
+		}
+		tm, ok := r.Timers[c.unit]
+		if !ok {
+			t.Errorf("no timer %s", c.unit)
+			continue
+		}
+		for _, l := range []struct {
+			section []string
+			key     string
+			want    []string
+		}{
+			{tm.Timer, "OnCalendar", []string{c.calendar}},
+			{tm.Timer, "Persistent", []string{"true"}},
+			{tm.Timer, "RandomizedDelaySec", []string{"1h"}},
+			{tm.Install, "WantedBy", []string{"timers.target"}},
+		} {
+			if got := lines(l.section, l.key); !equal(got, l.want) {
+				t.Errorf("%s.timer: %s=%q, want %q", c.unit, l.key, got, l.want)
+			}
+		}
+		for _, l := range append(append(append([]string{}, u.Unit...), u.Service...), tm.Timer...) {
+			t.Logf("%s: %s", c.unit, l)
+		}
+	}
+
+	// The drill keeps its records in /var/lib/pgarchive, owned by its
+	// user, and finds psql and pg_restore of the server's package.
+	d := r.Units["pgarchive-drill"]
+	if got := lines(d.Service, "StateDirectory"); !equal(got, []string{"pgarchive"}) {
+		t.Errorf("pgarchive-drill: StateDirectory=%q, want pgarchive (drill.state_dir /var/lib/pgarchive)", got)
+	}
+	for _, unit := range []string{"pgarchive-drill", "pgarchive-verify"} {
+		if p := r.Units[unit].Path; len(p) != 1 || !strings.HasSuffix(p[0], "-postgresql-stub") {
+			t.Errorf("%s: path %q: want services.postgresql.package", unit, p)
+		}
+	}
+
+	// Without retention, verify or drill: no job units, no timers.
+	ex := evaluate(t).Good["example"]
+	for _, unit := range []string{"pgarchive-prune", "pgarchive-verify", "pgarchive-drill"} {
+		if _, ok := ex.Units[unit]; ok {
+			t.Errorf("example: %s exists, though nothing enables it", unit)
+		}
+		if _, ok := ex.Timers[unit]; ok {
+			t.Errorf("example: %s.timer exists, though nothing enables it", unit)
+		}
+	}
+}
+
+// TestJobSettings checks the rendered TOML of the observability case as
+// config.Parse reads it: every new option under the key config.go defines.
+func TestJobSettings(t *testing.T) {
+	r := evaluate(t).Good["observability"]
+	configs := parseRendered(t, "observability", r)
+	for _, key := range sortedKeys(configs) {
+		c := configs[key]
+		p := c.Retention.Policy
+		if p.KeepLast != 3 || p.Hourly != 0 || p.Daily != 7 || p.Weekly != 4 || p.Monthly != 6 || p.Yearly != 0 {
+			t.Errorf("%s: retention %+v", key, p)
+		}
+		if c.Retention.IncompleteGrace.Duration != 48*time.Hour {
+			t.Errorf("%s: retention.incomplete_grace %v, want 48h", key, c.Retention.IncompleteGrace)
+		}
+		if c.PruneOnHost == nil || !*c.PruneOnHost {
+			t.Errorf("%s: prune_on_host %v, want true written out", key, c.PruneOnHost)
+		}
+		if c.Drill.StateDir != "/var/lib/pgarchive" || len(c.Drill.Queries) != 1 || c.Drill.Connection != "" {
+			t.Errorf("%s: drill %+v", key, c.Drill)
+		}
+		if c.Metrics.Textfile != metricsDir+"/pgarchive.prom" {
+			t.Errorf("%s: metrics.textfile %q", key, c.Metrics.Textfile)
+		}
+		if c.Status.MaxAge.Duration != 26*time.Hour {
+			t.Errorf("%s: status.max_age %v, want 26h", key, c.Status.MaxAge)
+		}
+		if c.Notify.URLsFile == "" || c.Healthcheck.URLFile == "" || c.Drill.IdentityFile == "" {
+			t.Errorf("%s: notify.urls_file %q, healthcheck.url_file %q, drill.identity_file %q: want all set",
+				key, c.Notify.URLsFile, c.Healthcheck.URLFile, c.Drill.IdentityFile)
+		}
+	}
+	if c := configs["pgarchive-drill.service"]; c != nil {
+		if want := "/run/credentials/pgarchive-drill.service/drill.identity_file"; c.Drill.IdentityFile != want {
+			t.Errorf("drill: identity_file %q, want %q", c.Drill.IdentityFile, want)
+		}
+	} else {
+		t.Error("no config for pgarchive-drill.service")
+	}
+}
+
+// TestAppendOnlyPassphrase: pruneOnHost = false renders prune_on_host =
+// false and leaves prune off; in passphrase mode the drill decrypts with the
+// encryption passphrase, loaded as its own credential; drill.connection
+// replaces the local server.
+func TestAppendOnlyPassphrase(t *testing.T) {
+	r := evaluate(t).Good["passphraseAppendOnly"]
+	configs := parseRendered(t, "passphraseAppendOnly", r)
+	if _, ok := r.Units["pgarchive-prune"]; ok {
+		t.Error("pruneOnHost = false: pgarchive-prune.service exists")
+	}
+	if _, ok := r.Timers["pgarchive-prune"]; ok {
+		t.Error("pruneOnHost = false: pgarchive-prune.timer exists")
+	}
+	for key, c := range configs {
+		if c.PruneAllowed() {
+			t.Errorf("%s: prune allowed, want prune_on_host = false", key)
+		}
+		if c.Retention.Daily != 30 {
+			t.Errorf("%s: retention.daily %d, want 30 (for prune --dry-run)", key, c.Retention.Daily)
+		}
+		if c.Drill.Connection != "host=/run/postgresql user=postgres" {
+			t.Errorf("%s: drill.connection %q", key, c.Drill.Connection)
+		}
+	}
+	d := configs["pgarchive-drill.service"]
+	if d == nil {
+		t.Fatal("no config for pgarchive-drill.service")
+	}
+	if want := "/run/credentials/pgarchive-drill.service/drill.passphrase_file"; d.Drill.PassphraseFile != want || d.Drill.IdentityFile != "" {
+		t.Errorf("drill: passphrase_file %q, identity_file %q; want %q and none", d.Drill.PassphraseFile, d.Drill.IdentityFile, want)
+	}
+	u := r.Units["pgarchive-drill"]
+	if got := lines(u.Service, "LoadCredential"); !contains(got, "drill.passphrase_file:/run/agenix/pgarchive-passphrase") {
+		t.Errorf("drill: LoadCredential %q: want the encryption passphrase as drill.passphrase_file", got)
+	}
+	if got := lines(u.Unit, "After"); !equal(got, []string{"network-online.target"}) {
+		t.Errorf("drill with drill.connection: After=%q, want no postgresql.target", got)
+	}
+}
+
+// notifierLinkRe is one line of the notifier configs' build command.
+var notifierLinkRe = regexp.MustCompile(`(?m)^ln -s (/nix/store/\S+) "\$out"/'?([^'\s]+)\.toml'?$`)
+
+// TestNotifierUnit checks the template pgarchive-notify@: it runs pgarchive
+// notify for %i with the config of that instance, which names the
+// instance's own credentials directory, as a system user of its own in the
+// systemd-journal group (not DynamicUser=, which dbus-daemon refuses since
+// systemd 255, breaking systemctl show).
+func TestNotifierUnit(t *testing.T) {
+	ev := evaluate(t)
+	for _, name := range []string{"example", "observability", "backupAll"} {
+		r := ev.Good[name]
+		u, ok := r.Units["pgarchive-notify@"]
+		if !ok {
+			t.Fatalf("%s: no pgarchive-notify@ template unit", name)
+		}
+		args := []string{r.SystemPackages[0] + "/bin/pgarchive", "--config", r.NotifierConfigs.Path + "/%i.toml", "notify", "--unit", "%i"}
+		hasURLs := name == "observability"
+		if !hasURLs {
+			args = append(args, "--dry-run")
+		}
+		for _, l := range []struct {
+			section []string
+			key     string
+			want    []string
+		}{
+			{u.Service, "ExecStart", []string{quoted(args...)}},
+			{u.Service, "Type", []string{"oneshot"}},
+			{u.Service, "DynamicUser", nil},
+			{u.Service, "User", []string{"pgarchive-notify"}},
+			{u.Service, "Group", []string{"pgarchive-notify"}},
+			{u.Service, "SupplementaryGroups", []string{"systemd-journal"}},
+			{u.Service, "NoNewPrivileges", []string{"true"}},
+			{u.Service, "ProtectSystem", []string{"strict"}},
+			{u.Service, "ProtectHome", []string{"true"}},
+			{u.Service, "PrivateTmp", []string{"true"}},
+			{u.Service, "SyslogLevel", []string{"err"}},
+			{u.Unit, "OnFailure", nil},
+		} {
+			if got := lines(l.section, l.key); !equal(got, l.want) {
+				t.Errorf("%s: pgarchive-notify@: %s=%q, want %q", name, l.key, got, l.want)
+			}
+		}
+		if nu, ok := r.Users["pgarchive-notify"]; !ok || !nu.IsSystemUser || nu.Group != "pgarchive-notify" || !contains(r.Groups, "pgarchive-notify") {
+			t.Errorf("%s: users.users.pgarchive-notify %+v (declared: %v), groups %q: want a system user with its own group", name, nu, ok, r.Groups)
+		}
+		if len(u.Path) != 1 || u.Path[0] != r.SystemdPackage {
+			t.Errorf("%s: pgarchive-notify@: path %q, want systemd (systemctl, journalctl)", name, u.Path)
+		}
+		wantCreds := []string(nil)
+		wantNet := []string{"AF_UNIX"}
+		if hasURLs {
+			wantCreds = []string{"notify.urls_file:/run/secrets/pgarchive-notify"}
+			wantNet = []string{"AF_UNIX", "AF_INET", "AF_INET6"}
+		} else if got := lines(u.Service, "PrivateNetwork"); !equal(got, []string{"true"}) {
+			t.Errorf("%s: pgarchive-notify@ without URLs: PrivateNetwork=%q", name, got)
+		}
+		if got := lines(u.Service, "LoadCredential"); !equal(got, wantCreds) {
+			t.Errorf("%s: pgarchive-notify@: LoadCredential=%q, want %q", name, got, wantCreds)
+		}
+		if got := lines(u.Service, "RestrictAddressFamilies"); !equal(got, wantNet) {
+			t.Errorf("%s: pgarchive-notify@: RestrictAddressFamilies=%q, want %q", name, got, wantNet)
+		}
+
+		// One config per unit with OnFailure=, each the checked file of
+		// that notifier instance.
+		var notified []string
+		for unit, ur := range r.Units {
+			if equal(lines(ur.Unit, "OnFailure"), []string{"pgarchive-notify@%n.service"}) {
+				notified = append(notified, unit+".service")
+			}
+		}
+		sort.Strings(notified)
+		if r.NotifierConfigs.BuildCommand == nil {
+			t.Fatalf("%s: notifier configs have no build command", name)
+		}
+		links := map[string]string{}
+		for _, m := range notifierLinkRe.FindAllStringSubmatch(*r.NotifierConfigs.BuildCommand, -1) {
+			links[m[2]] = m[1]
+		}
+		if got := sortedKeys(links); !equal(got, notified) {
+			t.Errorf("%s: notifier configs for %q, want one for each unit with OnFailure: %q", name, got, notified)
+		}
+		for unit, target := range links {
+			key := "pgarchive-notify@" + unit + ".service"
+			cf, ok := r.ConfigFiles[key]
+			if !ok || cf.Path != target {
+				t.Errorf("%s: %s.toml links to %s, want the checked config of %s (%s)", name, unit, target, key, cf.Path)
+			}
+		}
+		t.Logf("%s: ExecStart=%s", name, quoted(args...))
+	}
+}
+
+// TestNotifierRuns runs the notifier's ExecStart, as systemd would for the
+// instance postgresqlBackup-db1.service, with the real binary and the
+// instance's rendered config: stand-ins for systemctl and journalctl in
+// PATH report a failed push, and the message must reach a webhook listed
+// in the urls_file (observability), or standard output with --dry-run
+// (example).
+func TestNotifierRuns(t *testing.T) {
+	ev := evaluate(t)
+	bin := harness.Binary(t)
+	const failed = "postgresqlBackup-db1.service"
+
+	var mu sync.Mutex
+	var bodies []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		mu.Lock()
+		bodies = append(bodies, req.URL.Path+"\n"+string(b))
+		mu.Unlock()
+	}))
+	defer hook.Close()
+
+	for _, name := range []string{"observability", "example"} {
+		r := ev.Good[name]
+		dir := t.TempDir()
+		fakes := filepath.Join(dir, "bin")
+		if err := os.MkdirAll(fakes, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		systemctl := `#!/bin/sh
+case "$*" in
+  *"-- ` + failed + `") ;;
+  *) echo "unexpected systemctl $*" >&2; exit 1 ;;
+esac
+cat <<'EOF'
+Id=` + failed + `
+Result=exit-code
+ActiveState=failed
+InvocationID=0123456789abcdef0123456789abcdef
+ExecMainCode=1
+ExecMainStatus=0
+ExecStartPost={ path=/nix/store/x-pgarchive/bin/pgarchive ; argv[]=pgarchive push ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=42 ; code=exited ; status=1 }
+EOF
+`
+		journalctl := `#!/bin/sh
+case "$*" in
+  *"_SYSTEMD_INVOCATION_ID=0123456789abcdef0123456789abcdef"*) ;;
+  *) echo "unexpected journalctl $*" >&2; exit 1 ;;
+esac
+echo '{"MESSAGE":"pushing db1","PRIORITY":"6","SYSLOG_IDENTIFIER":"pgarchive","__REALTIME_TIMESTAMP":"1767225600000000"}'
+echo '{"MESSAGE":"push failed target=nas","PRIORITY":"3","SYSLOG_IDENTIFIER":"pgarchive","PGARCHIVE_TARGET":"nas","__REALTIME_TIMESTAMP":"1767225601000000"}'
+`
+		for file, body := range map[string]string{"systemctl": systemctl, "journalctl": journalctl} {
+			if err := os.WriteFile(filepath.Join(fakes, file), []byte(body), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// systemd's part: expand %i, put the credentials in place, and
+		// start the command. The store paths become local files.
+		instance := "pgarchive-notify@" + failed + ".service"
+		credDir := "/run/credentials/" + instance
+		localCreds := filepath.Join(dir, "credentials")
+		if err := os.MkdirAll(localCreds, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		urls := "# the team's webhook\ngeneric+" + hook.URL + "/hooks/" + name + "\n"
+		if err := os.WriteFile(filepath.Join(localCreds, "notify.urls_file"), []byte(urls), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		data := settingsTOML(t, r.RenderedSettings[instance])
+		data = bytes.ReplaceAll(data, []byte(credDir), []byte(localCreds))
+		configFile := filepath.Join(dir, failed+".toml")
+		if err := os.WriteFile(configFile, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+
+		execStart := lines(r.Units["pgarchive-notify@"].Service, "ExecStart")
+		if len(execStart) != 1 {
+			t.Fatalf("%s: ExecStart %q", name, execStart)
+		}
+		words := execWords(t, execStart[0])
+		for i, w := range words {
+			w = strings.ReplaceAll(w, "%i", failed)
+			w = strings.Replace(w, r.NotifierConfigs.Path+"/"+failed+".toml", configFile, 1)
+			words[i] = w
+		}
+		if words[0] != r.SystemPackages[0]+"/bin/pgarchive" {
+			t.Fatalf("%s: ExecStart runs %q", name, words[0])
+		}
+		cmd := exec.Command(bin, words[1:]...)
+		cmd.Env = append(os.Environ(), "PATH="+fakes+":/usr/bin:/bin", "PGARCHIVE_LOG=stderr")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(words[1:], " "), err, stdout.String(), stderr.String())
+		}
+		t.Logf("%s: pgarchive %s\nstdout:\n%s\nstderr:\n%s", name, strings.Join(words[1:], " "), stdout.String(), stderr.String())
+
+		var message string
+		if name == "example" {
+			message = stdout.String() // --dry-run: the journal, at priority err
+		} else {
+			mu.Lock()
+			for _, b := range bodies {
+				if strings.HasPrefix(b, "/hooks/"+name+"\n") {
+					message = b
+				}
+			}
+			mu.Unlock()
+			if message == "" {
+				t.Fatalf("%s: the webhook got nothing", name)
+			}
+		}
+		for _, want := range []string{
+			failed + " failed",
+			"result: exit-code (ExecStartPost /nix/store/x-pgarchive/bin/pgarchive exited with status 1)",
+			"failed targets: nas",
+			"push failed target=nas",
+		} {
+			if !strings.Contains(message, want) {
+				t.Errorf("%s: message lacks %q:\n%s", name, want, message)
+			}
+		}
+	}
+}
+
+// TestMetricsDirectory checks the scheme for metrics.textfile: its
+// directory exists (tmpfiles, group postgres, group-writable, because the
+// jobs replace the file by rename and keep state and lock files beside it)
+// and is writable to every unit that writes it.
+func TestMetricsDirectory(t *testing.T) {
+	ev := evaluate(t)
+	r := ev.Good["observability"]
+	want := []string{"d " + metricsDir + " 0775 root postgres - -"}
+	if !equal(r.Tmpfiles, want) {
+		t.Errorf("tmpfiles rules %q, want %q", r.Tmpfiles, want)
+	}
+	for _, unit := range []string{"postgresqlBackup-db1", "postgresqlBackup-db2", "pgarchive-prune", "pgarchive-verify", "pgarchive-drill"} {
+		u, ok := r.Units[unit]
+		if !ok {
+			t.Errorf("no unit %s", unit)
+			continue
+		}
+		// The dump units have no ProtectSystem (see the module), so only
+		// the job units need the directory listed.
+		if got := lines(u.Service, "ReadWritePaths"); strings.HasPrefix(unit, "pgarchive-") && !contains(got, metricsDir) {
+			t.Errorf("%s: ReadWritePaths %q lacks the metrics directory", unit, got)
+		}
+		if got := lines(u.Service, "User"); !equal(got, []string{"postgres"}) {
+			t.Errorf("%s: User=%q: every writer of the textfile must be postgres", unit, got)
+		}
+	}
+	if got := ev.Good["example"].Tmpfiles; len(got) != 0 {
+		t.Errorf("example: tmpfiles rules %q without metrics", got)
+	}
+}
+
+// TestPruneWritesLocalTargets: prune deletes, so under ProtectSystem=strict
+// the paths of local targets must be writable to it as to the dump unit.
+func TestPruneWritesLocalTargets(t *testing.T) {
+	r := evaluate(t).Good["localPrune"]
+	if r == nil {
+		t.Fatal("no good case localPrune")
+	}
+	if got := lines(r.Units["pgarchive-prune"].Service, "ReadWritePaths"); !equal(got, []string{"/mnt/usb/pg"}) {
+		t.Errorf("pgarchive-prune: ReadWritePaths %q, want the local target", got)
+	}
+}
+
+// TestJobCommandsParse runs each job unit's ExecStart with the real binary
+// and --help appended: the binary must know the subcommand and every flag
+// the module passes (an unknown flag is an error before help is shown).
+func TestJobCommandsParse(t *testing.T) {
+	r := evaluate(t).Good["observability"]
+	bin := harness.Binary(t)
+	for _, unit := range []string{"pgarchive-prune", "pgarchive-verify", "pgarchive-drill"} {
+		execStart := lines(r.Units[unit].Service, "ExecStart")
+		if len(execStart) != 1 {
+			t.Errorf("%s: ExecStart %q", unit, execStart)
+			continue
+		}
+		words := execWords(t, execStart[0])
+		if len(words) < 4 || words[1] != "--config" {
+			t.Errorf("%s: ExecStart %q", unit, words)
+			continue
+		}
+		file := filepath.Join(t.TempDir(), "config.toml")
+		if err := os.WriteFile(file, settingsTOML(t, r.RenderedSettings[unit+".service"]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"--config", file}, words[3:]...)
+		out, err := exec.Command(bin, append(args, "--help")...).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: pgarchive %s --help: %v\n%s", unit, strings.Join(args, " "), err, out)
+		} else {
+			t.Logf("%s: pgarchive %s: flags accepted", unit, strings.Join(words[3:], " "))
+		}
+	}
+}
