@@ -101,7 +101,7 @@ func Open(ctx context.Context, name string, t config.Target, rc config.Rclone) (
 		}
 		return nil, redact(fmt.Errorf("target %q: %s backend: %w", name, t.Type, err), secrets)
 	}
-	return &Target{Name: name, desc: t.Type + ":" + t.Path, fs: f}, nil
+	return &Target{Name: name, desc: t.Type + ":" + t.Path, fs: f, localDisk: ri.Name == "local"}, nil
 }
 
 // libraryContext adds the rclone settings pgarchive wants for every backend
