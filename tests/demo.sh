@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end demo on this machine: a real PostgreSQL 15, a dump made the way
 # services.postgresqlBackup makes it, an encrypted push to two local
-# targets, a listing, a restore into a new database, and the same archive
-# opened with the stock age CLI. Run as root on Debian 12:
+# targets, a listing, a restore into a new database, verify, a restore
+# drill, status, and the same archive opened with the stock age CLI.
+# Run as root on Debian 12:
 #
 #   bash tests/demo.sh
 #
@@ -65,6 +66,9 @@ path = "$work/disk1"
 [targets.disk2]
 type = "local"
 path = "$work/disk2"
+
+[drill]
+state_dir = "$work/state"
 EOF
 export PGARCHIVE_CONFIG=$work/config.toml PGARCHIVE_LOG=stderr
 
@@ -84,6 +88,15 @@ dst=$(psql -X -At -c "SELECT count(*) || ' ' || sum(abalance) FROM pgbench_accou
 echo "source:   $src"
 echo "restored: $dst"
 [ "$src" = "$dst" ] || { echo "MISMATCH" >&2; exit 1; }
+
+step "pgarchive verify --identity (download, decrypt, read the dump to its end, on both targets)"
+"$pgarchive" verify --identity "$work/key.txt"
+
+step "pgarchive drill (restore into a scratch database, count rows, drop it)"
+"$pgarchive" drill --identity "$work/key.txt" --database shop
+
+step "pgarchive status"
+"$pgarchive" status
 
 step "the same archive without pgarchive: stock age + gunzip"
 object=$(cd "$work/disk2" && find . -name '*.age' | head -n1)
