@@ -8,10 +8,12 @@
 #                                      and hash the result with nix
 #
 # The first is authoritative. --local does what buildGoModule's goModules
-# derivation does (go mod vendor on go.mod, go.sum, cmd/ and internal/, the
-# files nix/package.nix builds from) and hashes the vendor directory as a
-# NAR; it matches when the local Go is the same minor version as nixpkgs'
-# (go mod vendor's output has been stable within one).
+# derivation does (go mod vendor on go.mod, go.sum, cmd/, internal/ and
+# tests/harness, the files nix/package.nix builds from) and hashes the
+# vendor directory as a NAR; it matches when the local Go is the same
+# minor version as nixpkgs' (go mod vendor's output has been stable within
+# one). --check computes the same and fails if nix/package.nix differs, so
+# CI catches a go.mod change that forgot the hash.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,12 +25,12 @@ set_hash() {
 }
 
 case "${1:-}" in
---local)
+--local | --check)
 	command -v go >/dev/null || { echo "update-vendor-hash: go is not on PATH" >&2; exit 2; }
 	command -v nix >/dev/null || { echo "update-vendor-hash: nix is not on PATH" >&2; exit 2; }
 	work=$(mktemp -d)
 	trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
-	(cd "$root" && cp -r --parents go.mod go.sum cmd internal "$work/")
+	(cd "$root" && cp -r --parents go.mod go.sum cmd internal tests/harness "$work/")
 	(cd "$work" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod vendor)
 	if [ -z "$(ls -A "$work/vendor" 2>/dev/null)" ]; then
 		echo "update-vendor-hash: nothing to vendor; set vendorHash = null" >&2
@@ -36,6 +38,14 @@ case "${1:-}" in
 	fi
 	hash=$(nix --extra-experimental-features nix-command hash path "$work/vendor")
 	echo "go $(go env GOVERSION): $hash"
+	if [ "$1" = --check ]; then
+		if ! grep -qF "vendorHash = \"$hash\";" "$pkg"; then
+			echo "update-vendor-hash: nix/package.nix has $(grep -o 'vendorHash = .*;' "$pkg"), go.mod/go.sum give $hash: run nix/update-vendor-hash.sh --local" >&2
+			exit 1
+		fi
+		echo "vendorHash is current"
+		exit 0
+	fi
 	set_hash "\"$hash\""
 	;;
 "")

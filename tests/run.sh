@@ -19,6 +19,9 @@ bash tests/setup.sh
 step "nix-instantiate --parse on every .nix file"
 bash tests/nix/parse-all.sh
 
+step "vendorHash in nix/package.nix matches go.mod and go.sum"
+bash nix/update-vendor-hash.sh --check
+
 if [[ -z ${NIXPKGS_LIB:-} && -d /root/.cache/pgarchive-tools/nixpkgs.lib ]]; then
 	export NIXPKGS_LIB=/root/.cache/pgarchive-tools/nixpkgs.lib
 fi
