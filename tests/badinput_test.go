@@ -64,6 +64,11 @@ func TestBadInputsAreRefused(t *testing.T) {
 		{"missing config", "/nonexistent/pgarchive.toml", []string{"check-config"}, 2, "/nonexistent/pgarchive.toml"},
 		{"no database flag", "", []string{"push"}, 2, "database"},
 		{"bad database name", "", []string{"push", "--database", "../etc"}, 2, "cannot be used"},
+		// Regression: urfave/cli stops parsing flags at a positional word,
+		// so `prune forge --dry-run` pruned every database for real.
+		{"positional word before flags", "", []string{"prune", "forge", "--dry-run"}, 2, `unexpected argument "forge"`},
+		{"unknown command", "", []string{"backup"}, 2, "backup"},
+		{"bad --host", "", []string{"list", "--host", "a/b"}, 2, `--host "a/b"`},
 	}
 	goodCfg := configFile(t, goodDir, "gzip", enc, target)
 	for _, tt := range tests {

@@ -118,3 +118,32 @@ func TestEncryptionModes(t *testing.T) {
 		}
 	})
 }
+
+// Regression: psql's own exit status (3 for a failed script) became
+// pgarchive's, and its stderr lines made the error span several lines.
+func TestRestoreToolFailureIsOneLineExit1(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	pg.CreateDB(t, "forge")
+	pg.Seed(t, "forge")
+	dumpDir := t.TempDir()
+	pg.Dump(t, "forge", dumpDir, "gzip")
+	identity, recipient := keypair(t, false)
+	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()))
+	env := append(pg.Env(), "PGARCHIVE_CONFIG="+cfg)
+	mustRun(t, env, "push", "--database", "forge")
+
+	// An empty database where every write fails: psql exits 3.
+	pg.CreateDB(t, "readonly")
+	pg.Psql(t, "postgres", `ALTER DATABASE readonly SET default_transaction_read_only = on`)
+	r := pgarchive(t, env, "restore", "--database", "forge", "--identity", identity, "--into", "readonly")
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1: %s", r.code, r)
+	}
+	errLines := grepLines(r.stderr, "pgarchive: error: ")
+	if len(errLines) != 1 || !strings.Contains(errLines[0], "psql") || !strings.Contains(errLines[0], "read-only") {
+		t.Errorf("want one error line naming psql and its complaint: %s", r)
+	}
+	if last := lastLines(r.stderr, 1); !strings.HasPrefix(last, "pgarchive: error: ") {
+		t.Errorf("the error is not the last line (a multi-line error?):\n%s", r.stderr)
+	}
+}

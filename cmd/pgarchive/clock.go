@@ -13,6 +13,16 @@ import (
 // names must carry the real time.
 const testNowEnv = "PGARCHIVE_TEST_NOW"
 
+// testTargetTimeoutEnv shortens targetTimeout in tests, so a server that
+// never answers can be tested in seconds.
+const testTargetTimeoutEnv = "PGARCHIVE_TEST_TARGET_TIMEOUT"
+
+func init() {
+	if d, err := time.ParseDuration(os.Getenv(testTargetTimeoutEnv)); err == nil && d > 0 {
+		targetTimeout = d
+	}
+}
+
 func clockNow() (time.Time, error) {
 	if s := os.Getenv(testNowEnv); s != "" {
 		t, err := archive.ParseStamp(s)

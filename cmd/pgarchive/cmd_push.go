@@ -121,15 +121,16 @@ func push(ctx context.Context, opts pushOptions, out **archive.PushResult) error
 		sd := newSDStatus()
 		what := "pushing " + opts.database
 		result, err = archive.Push(ctx, archive.PushRequest{
-			Dump:        info,
-			Host:        cfg.Host,
-			Database:    opts.database,
-			Time:        opts.now,
-			Recipients:  recipients,
-			Targets:     targets,
-			ToolVersion: toolVersion(),
-			Log:         logger(),
-			Progress:    func(n int64) { sd.progress(what, n, info.Size) },
+			Dump:         info,
+			Host:         cfg.Host,
+			Database:     opts.database,
+			Time:         opts.now,
+			Recipients:   recipients,
+			Targets:      targets,
+			ToolVersion:  toolVersion(),
+			CheckTimeout: targetTimeout,
+			Log:          logger(),
+			Progress:     func(n int64) { sd.progress(what, n, info.Size) },
 		})
 		if err != nil {
 			return fmt.Errorf("push %s: %w", opts.database, err)
@@ -170,21 +171,63 @@ func checkSecretsReadable(cfg *config.Config) error {
 	return nil
 }
 
-// openTargets opens every target (or just the one named only); a target
-// that cannot be opened (its server is down, say) is reported, not fatal.
+// targetTimeout bounds how long the targets may take to open, together,
+// and then to answer push's write-once check.
+var targetTimeout = 2 * time.Minute
+
+// openTargets opens every target (or just the one named only) at once; a
+// target that cannot be opened (its server is down, say) is reported, not
+// fatal. A target that stalls holds up the others for targetTimeout at most,
+// and not at all once ctx ends (SIGTERM, the unit's timeout): the ones
+// still opening then are reported as failed and left behind, since some
+// handshakes (SSH) watch neither ctx nor deadlines.
 func openTargets(ctx context.Context, cfg *config.Config, only string) ([]*target.Target, []archive.TargetResult) {
-	var ok []*target.Target
-	var failed []archive.TargetResult
+	type opened struct {
+		t   *target.Target
+		err error
+	}
+	var names []string
+	var results []chan opened
 	for _, name := range cfg.TargetNames() {
 		if only != "" && name != only {
 			continue
 		}
-		t, err := target.Open(ctx, name, cfg.Targets[name], cfg.Rclone)
-		if err != nil {
-			failed = append(failed, archive.TargetResult{Target: name, Err: err})
+		ch := make(chan opened, 1)
+		go func(name string) {
+			t, err := target.Open(ctx, name, cfg.Targets[name], cfg.Rclone)
+			ch <- opened{t, err}
+		}(name)
+		names = append(names, name)
+		results = append(results, ch)
+	}
+	var ok []*target.Target
+	var failed []archive.TargetResult
+	deadline := time.NewTimer(targetTimeout)
+	defer deadline.Stop()
+	expired := false
+	for i, name := range names {
+		var r opened
+		if expired {
+			select {
+			case r = <-results[i]:
+			default:
+				r.err = fmt.Errorf("target %q: no answer within %s", name, targetTimeout)
+			}
+		} else {
+			select {
+			case r = <-results[i]:
+			case <-ctx.Done():
+				r.err = fmt.Errorf("target %q: not opened: %w", name, ctx.Err())
+			case <-deadline.C:
+				expired = true
+				r.err = fmt.Errorf("target %q: no answer within %s", name, targetTimeout)
+			}
+		}
+		if r.err != nil {
+			failed = append(failed, archive.TargetResult{Target: name, Err: r.err})
 			continue
 		}
-		ok = append(ok, t)
+		ok = append(ok, r.t)
 	}
 	return ok, failed
 }

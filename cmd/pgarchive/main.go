@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
@@ -113,8 +114,24 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	for _, c := range app.Commands {
 		// Bad flags: one error line and exit 2, not the help text on stdout.
 		c.OnUsageError = app.OnUsageError
+		c.Action = checkedAction(c.Action)
 	}
 	return app
+}
+
+// checkedAction refuses what urfave/cli lets through: positional words
+// (flags after one are not parsed at all, so `prune db --dry-run` would
+// prune every database for real) and a --host that cannot be a host name.
+func checkedAction(action cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.NArg() > 0 {
+			return usagef("unexpected argument %q: pgarchive %s takes flags only (see --help)", c.Args().First(), c.Command.Name)
+		}
+		if c.IsSet("host") && !config.ValidName(c.String("host")) {
+			return usagef("--host %q is not a host name (letters, digits, '.', '_' or '-')", c.String("host"))
+		}
+		return action(c)
+	}
 }
 
 // requireFlag fails with a usage error when a required flag is missing;
@@ -146,11 +163,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var cfgErr *config.Error
 	var use usageError
 	var exitCoder cli.ExitCoder
+	var toolExit *exec.ExitError
 	switch {
 	case errors.As(err, &cfgErr), errors.As(err, &use):
 		return exitUsage
-	case errors.As(err, &exitCoder):
-		return exitCoder.ExitCode()
+	case errors.As(err, &exitCoder) && !errors.As(err, &toolExit):
+		// urfave/cli's own (an unknown command). A tool's exit status
+		// (psql, pg_restore) is never passed on as ours.
+		return exitUsage
 	}
 	return exitFailed
 }

@@ -29,6 +29,10 @@ type PushRequest struct {
 	Targets     []*target.Target
 	ToolVersion string
 	Log         *slog.Logger
+	// CheckTimeout bounds the write-once check per target (0: two
+	// minutes), so a server that accepts connections and then says nothing
+	// drops out instead of holding the stream to the others.
+	CheckTimeout time.Duration
 	// Progress, if set, is called from the copy loop with the dump bytes
 	// read so far, after every chunk (32 KiB): throttle in the callback.
 	Progress func(plainBytes int64)
@@ -89,12 +93,23 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 
 	// Write-once: a name already taken on a target (or unknowable) fails
 	// that target before anything is sent.
+	// All targets are asked at once, so one that answers slowly does not
+	// delay the others' check.
 	var live []*target.Target
 	results := make(map[string]error, len(req.Targets))
-	for _, t := range req.Targets {
-		err := checkFree(ctx, t, name)
-		if err != nil {
-			results[t.Name] = err
+	free := make([]error, len(req.Targets))
+	var checks sync.WaitGroup
+	for i, t := range req.Targets {
+		checks.Add(1)
+		go func() {
+			defer checks.Done()
+			free[i] = checkFree(ctx, t, name, req.CheckTimeout)
+		}()
+	}
+	checks.Wait()
+	for i, t := range req.Targets {
+		if free[i] != nil {
+			results[t.Name] = free[i]
 			continue
 		}
 		live = append(live, t)
@@ -177,7 +192,15 @@ func suffixFor(compression string) string {
 	return ""
 }
 
-func checkFree(ctx context.Context, t *target.Target, name Name) error {
+// DefaultCheckTimeout is PushRequest.CheckTimeout's default.
+const DefaultCheckTimeout = 2 * time.Minute
+
+func checkFree(ctx context.Context, t *target.Target, name Name, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = DefaultCheckTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	for _, p := range []string{name.Object(), name.Manifest()} {
 		exists, err := t.Exists(ctx, p)
 		if err != nil {

@@ -257,6 +257,9 @@ func (c *Config) applyDefaults() {
 // readable in a journal field.
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
+// ValidName reports whether s can be a host or target name.
+func ValidName(s string) bool { return nameRe.MatchString(s) }
+
 // Validate checks everything that needs neither the network nor secret files.
 func (c *Config) Validate() error {
 	if _, ok := DumpSuffix(c.Compression); !ok {

@@ -92,8 +92,13 @@ const maxNameLen = 63
 // again with Clean.
 //
 // A cluster dump (pg_dumpall) is different: it creates its roles and
-// databases under their own names, so opts.Database is only where psql
-// connects first, and Clean is refused: drop what it would recreate by hand.
+// databases under their own names and fills "postgres" and "template1" as
+// they are, so opts.Database is only where psql connects first, Clean is
+// refused, and the server must be a new one: nothing but postgres,
+// template0 and template1, with nothing of ours in them. On a server that
+// still has the databases, psql would go on after "already exists" and
+// append the archive's rows to the live tables and wind their sequences
+// back.
 // It runs without --single-transaction (CREATE DATABASE cannot run inside
 // one) and without stopping at the first error, because pg_dumpall writes
 // CREATE ROLE for every role, the restoring superuser included, and that one
@@ -152,6 +157,9 @@ func newPlan(opts Options) (*plan, error) {
 
 func (p *plan) run(ctx context.Context, r io.Reader) error {
 	if p.Format == dump.FormatCluster {
+		if err := p.checkNewCluster(ctx); err != nil {
+			return err
+		}
 		return p.cluster(ctx, r)
 	}
 	if err := p.prepare(ctx); err != nil {
@@ -275,7 +283,33 @@ func (p *plan) cluster(ctx context.Context, r io.Reader) error {
 		return fmt.Errorf("restore cluster dump: %w", err)
 	}
 	if errs.count > 0 {
-		return fmt.Errorf("restore cluster dump: psql reported %d error(s), the first:\n    %s", errs.count, errs.first)
+		return fmt.Errorf("restore cluster dump: psql reported %d error(s), the first: %s", errs.count, errs.first)
+	}
+	return nil
+}
+
+// ErrClusterInUse refuses a cluster dump restore into a server that holds
+// databases or objects the dump would mix into.
+var ErrClusterInUse = errors.New("a pg_dumpall archive restores a whole cluster, only into a new one (initdb): restore it with --output and psql there")
+
+// checkNewCluster makes sure a cluster dump meets a newly initialised server.
+func (p *plan) checkNewCluster(ctx context.Context) error {
+	out, err := p.tools.query(ctx, p.Database, nil,
+		`SELECT coalesce(string_agg(datname, ', ' ORDER BY datname), '') FROM pg_catalog.pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1');`)
+	if err != nil {
+		return fmt.Errorf("check the server is a new cluster: %w", err)
+	}
+	if names := strings.TrimSpace(out); names != "" {
+		return fmt.Errorf("the server already has databases (%s): %w", names, ErrClusterInUse)
+	}
+	for _, db := range []string{"postgres", "template1"} {
+		out, err := p.tools.query(ctx, db, nil, userObjects)
+		if err != nil {
+			return fmt.Errorf("check database %q is empty: %w", db, err)
+		}
+		if strings.TrimSpace(out) != "0" {
+			return fmt.Errorf("database %q holds objects: %w", db, ErrClusterInUse)
+		}
 	}
 	return nil
 }

@@ -385,10 +385,17 @@ func TestIntoCluster(t *testing.T) {
 	if _, err := restore(Options{Clean: true}); err == nil || !strings.Contains(err.Error(), "cluster") {
 		t.Errorf("Clean with a cluster dump: got %v, want a refusal", err)
 	}
-	// Again: now the databases exist, and that is an error, not a role
-	// that already exists.
-	if _, err := restore(Options{Database: "postgres"}); err == nil || !strings.Contains(err.Error(), `database "cluster db" already exists`) {
-		t.Errorf("restoring a cluster dump twice: got %v, want the duplicate database reported", err)
+	// Regression: restoring again into a server that has the databases
+	// used to run the dump into them (psql goes on after "already exists"),
+	// appending rows to live tables and winding sequences back. It is now
+	// refused before psql runs, and the data stays as it was.
+	before := dst.Fingerprint(t, "cluster db")
+	_, err = restore(Options{Database: "postgres"})
+	if !errors.Is(err, ErrClusterInUse) || !strings.Contains(err.Error(), "cluster db") {
+		t.Errorf("restoring a cluster dump twice: got %v, want ErrClusterInUse naming the database", err)
+	}
+	if got := dst.Fingerprint(t, "cluster db"); got != before {
+		t.Errorf("the refused restore changed the live database")
 	}
 }
 

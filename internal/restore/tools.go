@@ -131,17 +131,18 @@ type toolError struct {
 	lines []string
 }
 
+// Error is one line: the tool's own last stderr lines joined with " | ".
+// It does not unwrap to the *exec.ExitError on purpose: that carries an
+// exit code, and psql's or pg_restore's must not become pgarchive's.
 func (e *toolError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %v", e.tool, e.err)
-	for _, l := range e.lines {
-		b.WriteString("\n    ")
-		b.WriteString(l)
+	if len(e.lines) > 0 {
+		b.WriteString(": ")
+		b.WriteString(strings.Join(e.lines, " | "))
 	}
 	return b.String()
 }
-
-func (e *toolError) Unwrap() error { return e.err }
 
 // tailWriter passes a tool's stderr on and keeps its last lines.
 type tailWriter struct {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rclone/rclone/fs"
 	rconfig "github.com/rclone/rclone/fs/config"
@@ -114,6 +115,12 @@ func libraryContext(ctx context.Context) context.Context {
 	// A dead server must fail its target in seconds, not after minutes
 	// of back-off, so the other targets finish and the unit reports.
 	ci.LowLevelRetries = 3
+	// A server that accepts connections and then says nothing held every
+	// command for 15 minutes (rclone's 5-minute idle timeout, three times).
+	// Data flows continuously during an upload, so a minute of silence
+	// means the server is gone.
+	ci.ConnectTimeout = fs.Duration(30 * time.Second)
+	ci.Timeout = fs.Duration(time.Minute)
 	return ctx
 }
 
