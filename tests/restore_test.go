@@ -1,7 +1,10 @@
 package tests
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -145,5 +148,37 @@ func TestRestoreToolFailureIsOneLineExit1(t *testing.T) {
 	}
 	if last := lastLines(r.stderr, 1); !strings.HasPrefix(last, "pgarchive: error: ") {
 		t.Errorf("the error is not the last line (a multi-line error?):\n%s", r.stderr)
+	}
+}
+
+// A damaged copy on the first target fails the restore loudly and points
+// at the other targets' copies, and --target restores from a good one.
+func TestRestoreDamagedCopyPointsToOthers(t *testing.T) {
+	dumpDir := t.TempDir()
+	dump := fakeDump(t, dumpDir, "forge", 200_000)
+	identity, recipient := keypair(t, false)
+	a, b := t.TempDir(), t.TempDir()
+	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("a", a), localTarget("b", b))
+	env := []string{"PGARCHIVE_CONFIG=" + cfg}
+	mustRun(t, env, "push", "--database", "forge")
+	rows := listJSON(t, env)
+	obj := filepath.Join(a, rows[0].Object)
+	data := mustReadFile(t, obj)
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(obj, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(t.TempDir(), "forge.sql.gz")
+	r := pgarchive(t, env, "restore", "--database", "forge", "--identity", identity, "--output", out)
+	if r.code != 1 || !strings.Contains(r.stderr, "pgarchive: hint: ") || !strings.Contains(r.stderr, "--target") {
+		t.Errorf("damaged first copy: %s", r)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a damaged restore left a file under the output name")
+	}
+	mustRun(t, env, "restore", "--database", "forge", "--identity", identity, "--target", "b", "--output", out)
+	if !bytes.Equal(mustReadFile(t, out), mustReadFile(t, dump)) {
+		t.Error("restore from the good copy differs from the dump")
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -122,14 +123,14 @@ func runRestore(ctx context.Context, opts restoreOptions) error {
 	logger().Info("restoring", "database", opts.database, "target", t.Name, "object", entry.Name.Object())
 	plain, err := archive.Open(ctx, t, entry.Name, m, ids)
 	if err != nil {
-		return err
+		return otherCopyHint(opts, t.Name, err)
 	}
 	defer plain.Close()
 	src, done := terminalProgress("restoring "+entry.Name.File(), m.Dump.Size, plain)
 	defer done()
 
 	if opts.output != "" {
-		return writeOutput(src, opts.output, opts.stdout)
+		return otherCopyHint(opts, t.Name, writeOutput(src, opts.output, opts.stdout))
 	}
 	sql, err := dump.Decompress(src, m.Dump.Compression)
 	if err != nil {
@@ -144,10 +145,23 @@ func runRestore(ctx context.Context, opts restoreOptions) error {
 	})
 	done()
 	if err != nil {
-		return fmt.Errorf("restore %s into %q: %w", entry.Name.Object(), opts.into, err)
+		err = fmt.Errorf("restore %s into %q: %w", entry.Name.Object(), opts.into, err)
+		if errors.Is(err, restore.ErrNotEmpty) || errors.Is(err, restore.ErrClusterInUse) {
+			return err
+		}
+		return otherCopyHint(opts, t.Name, err)
 	}
 	logger().Info("restored", "database", opts.database, "target", t.Name, "object", entry.Name.Object(), "into", opts.into)
 	return nil
+}
+
+// otherCopyHint adds, to a failure that may be this copy's damage, that
+// the other targets hold copies of their own.
+func otherCopyHint(opts restoreOptions, used string, err error) error {
+	if err == nil || opts.target != "" || len(opts.cfg.Targets) < 2 {
+		return err
+	}
+	return hintError{err, fmt.Sprintf("this was the copy on %q; the other targets hold their own: try --target NAME (pgarchive list --database %s shows them)", used, opts.database)}
 }
 
 // findArchive picks the archive to restore: the newest complete one (or

@@ -163,6 +163,12 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 			if results[t.Name] != nil {
 				continue
 			}
+			// The manifest vouches for the object: make sure it is still
+			// there (a prune elsewhere may have taken it for a dead upload).
+			if ok, err := t.Exists(ctx, name.Object()); err != nil || !ok {
+				results[t.Name] = fmt.Errorf("object gone before its manifest was written: %v", errOr(err, errors.New("not found")))
+				continue
+			}
 			if err := t.Put(ctx, name.Manifest(), strings.NewReader(string(body)), int64(len(body))); err != nil {
 				results[t.Name] = fmt.Errorf("write manifest: %w", err)
 			}

@@ -110,6 +110,9 @@ type Status struct {
 // before prune treats it as a dead upload.
 const DefaultIncompleteGrace = 24 * time.Hour
 
+// MinIncompleteGrace is the shortest incomplete_grace accepted.
+const MinIncompleteGrace = time.Hour
+
 // DefaultStatusMaxAge suits daily dumps with an hour of slack.
 const DefaultStatusMaxAge = 25 * time.Hour
 
@@ -294,6 +297,9 @@ func (c *Config) Validate() error {
 		if p.path != "" && !strings.HasPrefix(p.path, "/") {
 			return errorf(p.key, "%q must be an absolute path", p.path)
 		}
+	}
+	if g := c.Retention.IncompleteGrace.Duration; g < MinIncompleteGrace {
+		return errorf("retention.incomplete_grace", "%s is shorter than %s: an archive without its manifest that young may be an upload still running, and prune would delete it under the upload", g, MinIncompleteGrace)
 	}
 	if c.Drill.IdentityFile != "" && c.Drill.PassphraseFile != "" {
 		return errorf("drill.passphrase_file", "cannot be combined with drill.identity_file")

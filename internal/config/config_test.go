@@ -206,6 +206,7 @@ max_age = "49h"
 
 	for _, bad := range []struct{ src, key string }{
 		{minimal + "[retention]\ndaily = -1\n", "retention"},
+		{minimal + "[retention]\ndaily = 7\nincomplete_grace = \"5m\"\n", "retention.incomplete_grace"},
 		{minimal + "[retention]\ndayly = 7\n", "retention.dayly"},
 		{minimal + "[metrics]\ntextfile = \"pgarchive.prom\"\n", "metrics.textfile"},
 		{minimal + "[drill]\nidentity_file = \"/a\"\npassphrase_file = \"/b\"\n", "drill.passphrase_file"},

@@ -73,7 +73,7 @@ func ParseRecipientStrings(where string, lines []string) (*Recipients, error) {
 		case strings.HasPrefix(line, "age1"):
 			rcpt, err = age.ParseX25519Recipient(line)
 			kind = KindX25519
-		case strings.HasPrefix(line, "AGE-SECRET-KEY-"):
+		case strings.HasPrefix(strings.ToUpper(line), "AGE-SECRET-KEY-"):
 			// Never echo it: a private key pasted where a public key belongs.
 			return nil, fmt.Errorf("%s[%d]: this is a private key (AGE-SECRET-KEY-...), not a recipient: give the host the public key only", where, i)
 		default:
@@ -92,10 +92,12 @@ func ParseRecipientStrings(where string, lines []string) (*Recipients, error) {
 	return out, nil
 }
 
-// abbreviate keeps error lines short: post-quantum recipients are ~2000 characters.
+// abbreviate keeps error lines short (post-quantum recipients are ~2000
+// characters) and shows little of a line that may be something secret
+// pasted in the wrong place.
 func abbreviate(s string) string {
-	if len(s) > 40 {
-		return s[:32] + "..." + s[len(s)-5:]
+	if len(s) > 12 {
+		return s[:8] + "..."
 	}
 	return s
 }

@@ -159,6 +159,7 @@ func TestRecipientErrors(t *testing.T) {
 		{"mix of kinds", []string{x.Recipient, pq.Recipient}, "mixes post-quantum", ""},
 		{"mix, pq first", []string{pq.Recipient, x.Recipient}, "mixes post-quantum", ""},
 		{"private key pasted", []string{x.Secret}, "private key", x.Secret},
+		{"private key pasted in lower case", []string{strings.ToLower(x.Secret)}, "private key", strings.ToLower(x.Secret)},
 		{"garbage", []string{"ssh-ed25519 AAAA"}, "not an age recipient", ""},
 		{"bad checksum", []string{x.Recipient[:len(x.Recipient)-1] + "q"}, "encryption.recipients[0]", ""},
 	}
