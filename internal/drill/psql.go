@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pgarchive/pgarchive/internal/pgargs"
 )
 
 // psql runs psql with one environment (libpq's PG* variables included).
@@ -28,16 +30,7 @@ const (
 // values need no quoting here) in database db, and returns its unaligned,
 // tuples-only output.
 func (p psql) run(ctx context.Context, db string, vars map[string]string, script string, extra ...string) (string, error) {
-	args := []string{"-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", connDB(db)}
-	names := make([]string, 0, len(vars))
-	for k := range vars {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		args = append(args, "-v", k+"="+vars[k])
-	}
-	args = append(args, extra...)
+	args := append(pgargs.Query(db, vars), extra...)
 	args = append(args, "-f", "-")
 	return p.exec(ctx, args, script)
 }
@@ -45,7 +38,7 @@ func (p psql) run(ctx context.Context, db string, vars map[string]string, script
 // command runs one SQL command as it is (no psql variable interpolation:
 // it is the operator's SQL) in database db.
 func (p psql) command(ctx context.Context, db, sql string) (string, error) {
-	return p.exec(ctx, []string{"-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", connDB(db), "-c", sql}, "")
+	return p.exec(ctx, append(pgargs.Query(db, nil), "-c", sql), "")
 }
 
 func (p psql) exec(ctx context.Context, args []string, stdin string) (string, error) {
@@ -83,13 +76,6 @@ func errorLine(stderr string) string {
 		}
 	}
 	return strings.TrimSpace(lines[len(lines)-1])
-}
-
-// connDB is a connection string naming only the database, so that a name
-// holding "=" is not read as a connection string; everything else comes
-// from the environment.
-func connDB(name string) string {
-	return "dbname='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name) + "'"
 }
 
 // Table is one restored table and its exact row count.

@@ -42,6 +42,7 @@ import (
 	"strings"
 
 	"github.com/pgarchive/pgarchive/internal/dump"
+	"github.com/pgarchive/pgarchive/internal/pgargs"
 )
 
 // Options says where and how Into restores a dump.
@@ -252,14 +253,14 @@ func (p *plan) isEmpty(ctx context.Context) (bool, error) {
 // plain restores a plain pg_dump script without its database statements, in
 // one transaction.
 func (p *plan) plain(ctx context.Context, r io.Reader) error {
-	args := []string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", connDB(p.Database), "-f", "-"}
+	args := []string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", pgargs.ConnDB(p.Database), "-f", "-"}
 	return p.tools.run(ctx, "psql", args, r, StripDatabaseStatements, nil)
 }
 
 // pgRestore restores a custom or tar archive, streaming it, or from a spooled
 // file for a parallel restore.
 func (p *plan) pgRestore(ctx context.Context, r io.Reader) error {
-	args := []string{"--exit-on-error", "-d", connDB(p.Database)}
+	args := []string{"--exit-on-error", "-d", pgargs.ConnDB(p.Database)}
 	if p.Jobs <= 1 {
 		return p.tools.run(ctx, "pg_restore", args, r, copyAll, nil)
 	}
@@ -278,7 +279,7 @@ func (p *plan) pgRestore(ctx context.Context, r io.Reader) error {
 // cluster restores a pg_dumpall script as it is.
 func (p *plan) cluster(ctx context.Context, r io.Reader) error {
 	var errs clusterErrors
-	args := []string{"-X", "-q", "-v", "VERBOSITY=verbose", "-d", connDB(p.Database), "-f", "-"}
+	args := []string{"-X", "-q", "-v", "VERBOSITY=verbose", "-d", pgargs.ConnDB(p.Database), "-f", "-"}
 	if err := p.tools.run(ctx, "psql", args, r, copyAll, errs.scan); err != nil {
 		return fmt.Errorf("restore cluster dump: %w", err)
 	}

@@ -426,19 +426,6 @@ func TestOptionsChecked(t *testing.T) {
 	}
 }
 
-func TestConnDB(t *testing.T) {
-	for in, want := range map[string]string{
-		"shop":        "dbname='shop'",
-		"we'ird":      `dbname='we\'ird'`,
-		`back\slash`:  `dbname='back\\slash'`,
-		"host=evil x": "dbname='host=evil x'",
-	} {
-		if got := connDB(in); got != want {
-			t.Errorf("connDB(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestClusterErrors(t *testing.T) {
 	var c clusterErrors
 	for _, line := range []string{

@@ -10,9 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/pgarchive/pgarchive/internal/pgargs"
 )
 
 // tools runs psql and pg_restore with one environment and stderr.
@@ -28,16 +29,7 @@ const tailLines = 6
 // (interpolated as :'name' or :"name", so values never need quoting here)
 // and returns the unaligned, tuples-only output.
 func (t tools) query(ctx context.Context, db string, vars map[string]string, sql string) (string, error) {
-	args := []string{"-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", connDB(db)}
-	names := make([]string, 0, len(vars))
-	for name := range vars {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		args = append(args, "-v", name+"="+vars[name])
-	}
-	args = append(args, "-f", "-")
+	args := append(pgargs.Query(db, vars), "-f", "-")
 	var out bytes.Buffer
 	err := t.exec(ctx, "psql", args, strings.NewReader(sql), copyAll, nil, &out)
 	return out.String(), err
@@ -230,14 +222,6 @@ func (c *clusterErrors) scan(line string) {
 		c.first = line
 	}
 	c.count++
-}
-
-// connDB is a libpq connection string naming only the database, so a name
-// with "=" in it is not taken for a connection string of its own; host, port,
-// user and the rest come from the environment.
-func connDB(name string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-	return "dbname='" + r.Replace(name) + "'"
 }
 
 // lookPath finds a tool in the PATH of env, or of this process when env has
