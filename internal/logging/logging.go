@@ -155,6 +155,22 @@ type textSink struct {
 func (t *textSink) emit(level slog.Level, msg string, _ map[string]string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, err := fmt.Fprintf(t.w, "pgarchive: %s: %s\n", strings.ToLower(level.String()), msg)
+	_, err := fmt.Fprintf(t.w, "pgarchive: %s: %s\n", levelName(level), msg)
 	return err
+}
+
+// levelName names slog levels the way syslog does, so rclone's NOTICE
+// (slog.Level(2)) reads "notice", not "info+2".
+func levelName(l slog.Level) string {
+	switch {
+	case l >= slog.LevelError:
+		return "error"
+	case l >= slog.LevelWarn:
+		return "warning"
+	case l > slog.LevelInfo:
+		return "notice"
+	case l >= slog.LevelInfo:
+		return "info"
+	}
+	return "debug"
 }

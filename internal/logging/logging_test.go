@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"testing"
 	"time"
@@ -40,5 +41,17 @@ func TestJournalFields(t *testing.T) {
 		if sink.fields[k] != v {
 			t.Errorf("field %s = %q, want %q (all: %v)", k, sink.fields[k], v, sink.fields)
 		}
+	}
+}
+
+func TestTextLevelNames(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(NewText(&buf, slog.LevelDebug))
+	log.Debug("d")
+	log.Log(context.Background(), slog.Level(2), "rclone notice")
+	log.Warn("w")
+	want := "pgarchive: debug: d\npgarchive: notice: rclone notice\npgarchive: warning: w\n"
+	if buf.String() != want {
+		t.Errorf("got %q, want %q", buf.String(), want)
 	}
 }
