@@ -138,7 +138,8 @@ func push(ctx context.Context, opts pushOptions, out **archive.PushResult) error
 		sd.set(fmt.Sprintf("pushed %s (%s): %d of %d targets ok", opts.database, formatBytes(info.Size),
 			len(result.Results)-len(result.Failed()), len(result.Results)+len(openErrs)))
 	} else {
-		name, _ := archive.NewName(cfg.Host, opts.database, opts.now, suffixOf(cfg.Compression))
+		suffix, _ := config.DumpSuffix(cfg.Compression)
+		name, _ := archive.NewName(cfg.Host, opts.database, opts.now, suffix)
 		result = &archive.PushResult{Name: name}
 	}
 	for _, oe := range openErrs {
@@ -149,22 +150,17 @@ func push(ctx context.Context, opts pushOptions, out **archive.PushResult) error
 	return result.FailedError()
 }
 
-func suffixOf(compression string) string {
-	s, _ := config.DumpSuffix(compression)
-	return s
-}
-
 // checkSecretsReadable reads (and forgets) every secret file the config names.
 func checkSecretsReadable(cfg *config.Config) error {
 	for _, name := range cfg.TargetNames() {
 		for opt, path := range cfg.Targets[name].SecretFiles {
-			if _, err := crypt.ReadSecretFile(path); err != nil {
+			if _, err := config.ReadSecretFile(path); err != nil {
 				return fmt.Errorf("targets.%s.secret_files.%s: %w", name, opt, err)
 			}
 		}
 	}
 	if cfg.Rclone.ConfigFile != "" {
-		if _, err := crypt.ReadSecretFile(cfg.Rclone.ConfigFile); err != nil {
+		if _, err := config.ReadSecretFile(cfg.Rclone.ConfigFile); err != nil {
 			return fmt.Errorf("rclone.config_file: %w", err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/internal/crypt"
 	"github.com/pgarchive/pgarchive/internal/dump"
 	"github.com/pgarchive/pgarchive/internal/logging"
@@ -84,7 +85,8 @@ func (r *PushResult) FailedError() error {
 // an archive. The error return is for failures before any target is
 // written; per-target failures are in the result.
 func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
-	name, err := NewName(req.Host, req.Database, req.Time, suffixFor(req.Dump.Compression))
+	suffix, _ := config.DumpSuffix(req.Dump.Compression)
+	name, err := NewName(req.Host, req.Database, req.Time, suffix)
 	if err != nil {
 		return nil, err
 	}
@@ -186,16 +188,6 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 		}
 	}
 	return res, nil
-}
-
-func suffixFor(compression string) string {
-	switch compression {
-	case "gzip":
-		return ".gz"
-	case "zstd":
-		return ".zstd"
-	}
-	return ""
 }
 
 // DefaultCheckTimeout is PushRequest.CheckTimeout's default.

@@ -401,6 +401,25 @@ func (c *Config) TargetNames() []string {
 	return names
 }
 
+// ReadSecretFile reads a secret (passphrase, password, key) from a file the
+// config names, dropping one trailing newline (and a CR before it). An
+// empty file is an error. Errors name the file, never its content.
+func ReadSecretFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Errorf("read %q: %w", path, err)
+	}
+	s := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+	if s == "" {
+		return "", fmt.Errorf("secret file %q is empty", path)
+	}
+	return s, nil
+}
+
 // DumpPath is where services.postgresqlBackup leaves the newest dump of db.
 func (c *Config) DumpPath(db string) string {
 	suffix, _ := DumpSuffix(c.Compression)

@@ -116,7 +116,7 @@ func CheckConfig(enc config.Encryption) error {
 // plus recipients_file, or the scrypt passphrase from passphrase_file.
 func FromConfig(enc config.Encryption) (*Recipients, error) {
 	if enc.PassphraseFile != "" {
-		pass, err := ReadSecretFile(enc.PassphraseFile)
+		pass, err := config.ReadSecretFile(enc.PassphraseFile)
 		if err != nil {
 			return nil, fmt.Errorf("encryption.passphrase_file: %w", err)
 		}
@@ -172,20 +172,6 @@ func testWorkFactor() int {
 	return n
 }
 
-// ReadSecretFile reads a secret (passphrase, password) from a file, dropping
-// one trailing newline. Errors name the file, never its content.
-func ReadSecretFile(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("read secret file: %w", err)
-	}
-	s := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
-	if s == "" {
-		return "", fmt.Errorf("secret file %q is empty", path)
-	}
-	return s, nil
-}
-
 // LoadIdentities reads an age identity file (X25519 or post-quantum keys, as
 // age-keygen or pgarchive keygen write them), or, with passphraseFile, builds
 // a scrypt identity. Exactly one of the two must be given.
@@ -194,7 +180,7 @@ func LoadIdentities(identityFile, passphraseFile string) ([]age.Identity, error)
 	case identityFile != "" && passphraseFile != "":
 		return nil, errors.New("give --identity or --passphrase-file, not both")
 	case passphraseFile != "":
-		pass, err := ReadSecretFile(passphraseFile)
+		pass, err := config.ReadSecretFile(passphraseFile)
 		if err != nil {
 			return nil, fmt.Errorf("passphrase file: %w", err)
 		}

@@ -181,10 +181,10 @@ func TestRecipientErrors(t *testing.T) {
 
 func TestSecretFileErrorsNeverShowContent(t *testing.T) {
 	empty := writeFile(t, "\n")
-	if _, err := ReadSecretFile(empty); err == nil || !strings.Contains(err.Error(), "empty") {
+	if _, err := config.ReadSecretFile(empty); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("empty secret: %v", err)
 	}
-	if _, err := ReadSecretFile("/nonexistent/pass"); err == nil || !strings.Contains(err.Error(), "/nonexistent/pass") {
+	if _, err := config.ReadSecretFile("/nonexistent/pass"); err == nil || !strings.Contains(err.Error(), "/nonexistent/pass") {
 		t.Errorf("missing secret: %v", err)
 	}
 	bad := writeFile(t, "AGE-SECRET-KEY-1NOTAREALKEYATALL\n")

@@ -1,7 +1,6 @@
 package target
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -155,20 +154,11 @@ func isFileOption(key string) bool { return strings.HasSuffix(key, "_file") }
 // readSecret reads one secret_files value. Errors name the key and the
 // file, never the content.
 func readSecret(key, path string) (string, error) {
-	b, err := os.ReadFile(path)
+	v, err := config.ReadSecretFile(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return "", &config.Error{Key: key, Msg: fmt.Sprintf("read %q: %v", path, err)}
+		return "", &config.Error{Key: key, Msg: err.Error()}
 	}
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	if len(b) == 0 {
-		return "", &config.Error{Key: key, Msg: fmt.Sprintf("%q is empty", path)}
-	}
-	return string(b), nil
+	return v, nil
 }
 
 // redact replaces any secret value that an rclone error message might quote
