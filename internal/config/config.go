@@ -420,6 +420,19 @@ func ReadSecretFile(path string) (string, error) {
 	return s, nil
 }
 
+// Lines returns the entries of a list file (recipients, notify URLs, a
+// ping URL): one a line, trimmed, blank lines and # comments left out.
+func Lines(data []byte) []string {
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // DumpPath is where services.postgresqlBackup leaves the newest dump of db.
 func (c *Config) DumpPath(db string) string {
 	suffix, _ := DumpSuffix(c.Compression)

@@ -218,3 +218,10 @@ max_age = "49h"
 		}
 	}
 }
+
+func TestLines(t *testing.T) {
+	got := Lines([]byte("# team channel\n\n  ntfy://a  \r\n#x\ngeneric+https://b\n"))
+	if strings.Join(got, "|") != "ntfy://a|generic+https://b" {
+		t.Errorf("Lines = %q", got)
+	}
+}

@@ -129,7 +129,7 @@ func FromConfig(enc config.Encryption) (*Recipients, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encryption.recipients_file: %w", err)
 		}
-		fromFile := recipientLines(data)
+		fromFile := config.Lines(data)
 		if len(fromFile) == 0 {
 			return nil, fmt.Errorf("encryption.recipients_file: %q holds no recipients", enc.RecipientsFile)
 		}
@@ -137,20 +137,6 @@ func FromConfig(enc config.Encryption) (*Recipients, error) {
 		where = "encryption.recipients and recipients_file"
 	}
 	return ParseRecipientStrings(where, lines)
-}
-
-// recipientLines reads age's -R file format: one recipient a line, blank
-// lines and # comments ignored.
-func recipientLines(data []byte) []string {
-	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		out = append(out, line)
-	}
-	return out
 }
 
 func passphraseRecipient(pass string) (*Recipients, error) {

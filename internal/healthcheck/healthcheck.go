@@ -30,6 +30,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/pgarchive/pgarchive/internal/config"
 )
 
 // Kind is which of the three pings to send.
@@ -67,11 +69,8 @@ func ReadURL(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read healthcheck.url_file: %w", errors.Unwrap(err))
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line != "" && !strings.HasPrefix(line, "#") {
-			return line, nil
-		}
+	if lines := config.Lines(data); len(lines) > 0 {
+		return lines[0], nil
 	}
 	return "", errors.New("healthcheck.url_file holds no URL")
 }

@@ -18,18 +18,17 @@
 package notify
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/nicholas-fedor/shoutrrr"
 	"github.com/nicholas-fedor/shoutrrr/pkg/types"
+
+	"github.com/pgarchive/pgarchive/internal/config"
 )
 
 // Timeout bounds each channel's delivery.
@@ -63,19 +62,7 @@ func ReadURLs(path string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read notify.urls_file: %w", errors.Unwrap(err))
 	}
-	var urls []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		urls = append(urls, line)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read notify.urls_file: %w", err)
-	}
+	urls := config.Lines(data)
 	if len(urls) == 0 {
 		return nil, errors.New("notify.urls_file holds no URL")
 	}
