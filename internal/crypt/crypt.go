@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"filippo.io/age"
@@ -33,10 +32,6 @@ const (
 	KindPostQuantum = "mlkem768x25519"
 	KindScrypt      = "scrypt"
 )
-
-// ScryptWorkFactorEnv lowers the scrypt work factor (log2 N) in tests only:
-// the default costs about a second per encryption and per decryption.
-const ScryptWorkFactorEnv = "PGARCHIVE_TEST_SCRYPT_WORK_FACTOR"
 
 // Recipients is who an archive is encrypted to.
 type Recipients struct {
@@ -148,14 +143,6 @@ func passphraseRecipient(pass string) (*Recipients, error) {
 		r.SetWorkFactor(logN)
 	}
 	return &Recipients{Kind: KindScrypt, Fingerprints: []string{"scrypt"}, list: []age.Recipient{r}}, nil
-}
-
-func testWorkFactor() int {
-	n, err := strconv.Atoi(os.Getenv(ScryptWorkFactorEnv))
-	if err != nil || n < 1 || n > 30 {
-		return 0
-	}
-	return n
 }
 
 // LoadIdentities reads an age identity file (X25519 or post-quantum keys, as

@@ -35,7 +35,7 @@ func writeFile(t *testing.T, content string) string {
 func TestEncryptorSizeIsExact(t *testing.T) {
 	x := generate(t, false)
 	pq := generate(t, true)
-	t.Setenv(ScryptWorkFactorEnv, "4")
+	lowerWorkFactor(t)
 	sets := map[string]*Recipients{}
 	var err error
 	if sets["x25519"], err = ParseRecipientStrings("r", []string{x.Recipient, generate(t, false).Recipient}); err != nil {
@@ -71,7 +71,7 @@ func TestEncryptorSizeIsExact(t *testing.T) {
 }
 
 func TestRoundTripEachKind(t *testing.T) {
-	t.Setenv(ScryptWorkFactorEnv, "4")
+	lowerWorkFactor(t)
 	x, pq := generate(t, false), generate(t, true)
 	cases := []struct {
 		name     string
@@ -192,4 +192,12 @@ func TestSecretFileErrorsNeverShowContent(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "NOTAREALKEY") {
 		t.Errorf("bad identity error leaks or is missing: %v", err)
 	}
+}
+
+// lowerWorkFactor keeps passphrase tests fast without the test build's
+// environment hook.
+func lowerWorkFactor(t *testing.T) {
+	old := workFactorForTests
+	workFactorForTests = 4
+	t.Cleanup(func() { workFactorForTests = old })
 }

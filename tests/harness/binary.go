@@ -69,11 +69,12 @@ func buildBinary() (string, error) {
 	}
 	binary.dir = dir
 	path := filepath.Join(dir, "pgarchive")
-	cmd := exec.Command(goTool, "build", "-o", path, "./cmd/pgarchive")
+	// The test hooks (a lower scrypt work factor) exist only in this build.
+	cmd := exec.Command(goTool, "build", "-tags", "pgarchive_testhooks", "-o", path, "./cmd/pgarchive")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("building pgarchive (go build -o %s ./cmd/pgarchive in %s): %w\n%s", path, root, err, out)
+		return "", fmt.Errorf("building pgarchive (go build -tags pgarchive_testhooks -o %s ./cmd/pgarchive in %s): %w\n%s", path, root, err, out)
 	}
 	return path, nil
 }
