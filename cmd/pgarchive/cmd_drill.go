@@ -15,6 +15,8 @@ import (
 	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/internal/drill"
+	"github.com/pgarchive/pgarchive/internal/human"
+	"github.com/pgarchive/pgarchive/internal/job"
 )
 
 type drillOptions struct {
@@ -119,7 +121,8 @@ func runDrill(ctx context.Context, opts drillOptions) error {
 	}
 	host := resolveHost(cfg, opts.host)
 	cutoff := opts.now.Add(-time.Duration(opts.age) * 24 * time.Hour)
-	listings := listTargets(ctx, cfg, opts.target, host, opts.database)
+	listings, opened := listTargets(ctx, cfg, opts.target, host, opts.database)
+	defer opened.Close()
 
 	var failures []string
 	for _, l := range listings {
@@ -173,20 +176,20 @@ type drillRequest struct {
 // drillDatabase drills one database and reports it to observers. The
 // report is nil when there was nothing to drill.
 func drillDatabase(ctx context.Context, opts drillOptions, req drillRequest) (*drill.Report, error) {
-	run := startJob(ctx, opts.cfg, "drill", req.db)
+	run := job.Start(ctx, opts.cfg, "drill", req.db)
 	rep, tr, err := drillOne(ctx, opts, req)
-	jr := jobReport{Database: req.db, Err: err}
+	jr := job.Report{Database: req.db, Err: err}
 	if tr.Target != "" {
-		jr.Targets = []targetReport{tr}
+		jr.Targets = []job.TargetReport{tr}
 	}
 	if rep != nil {
 		jr.Duration, jr.Tables = rep.Duration, len(rep.Tables)
 	}
-	run.finish(jr)
+	run.Finish(jr)
 	return rep, err
 }
 
-func drillOne(ctx context.Context, opts drillOptions, req drillRequest) (*drill.Report, targetReport, error) {
+func drillOne(ctx context.Context, opts drillOptions, req drillRequest) (*drill.Report, job.TargetReport, error) {
 	l, e, found := pickDrillArchive(req.listings, req.db, req.cutoff)
 	if !found {
 		what := "no complete archive"
@@ -197,9 +200,9 @@ func drillOne(ctx context.Context, opts drillOptions, req drillRequest) (*drill.
 		if req.db == "" {
 			of = "of any database"
 		}
-		return nil, targetReport{}, fmt.Errorf("%s %s from host %q on any target", what, of, req.host)
+		return nil, job.TargetReport{}, fmt.Errorf("%s %s from host %q on any target", what, of, req.host)
 	}
-	tr := targetReport{Target: l.name}
+	tr := job.TargetReport{Target: l.name}
 	prev, err := drill.LoadRecord(opts.cfg.Drill.StateDir, req.host, req.db)
 	if err != nil {
 		tr.Failed, tr.Err = 1, err
@@ -253,7 +256,7 @@ func printDrill(w io.Writer, r *drill.Report, now time.Time) {
 	age := now.Sub(r.ArchiveTime)
 	fmt.Fprintf(w, "  archive   %s (%s, %.1f days old)\n", r.Archive, r.ArchiveTime.Format(time.RFC3339), age.Hours()/24)
 	fmt.Fprintf(w, "  target    %s\n", r.Target)
-	fmt.Fprintf(w, "  bytes     %s\n", formatBytes(r.Bytes))
+	fmt.Fprintf(w, "  bytes     %s\n", human.Bytes(r.Bytes))
 	fmt.Fprintf(w, "  duration  %s\n", r.Duration.Round(time.Millisecond))
 	fmt.Fprintf(w, "  scratch   %s\n", r.Scratch)
 	fmt.Fprintf(w, "  tables    %d restored\n", len(r.Tables))

@@ -12,6 +12,8 @@ import (
 
 	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/human"
+	"github.com/pgarchive/pgarchive/internal/job"
 )
 
 type listOptions struct {
@@ -76,7 +78,9 @@ func runList(ctx context.Context, opts listOptions) error {
 	if host == "" {
 		host = opts.cfg.Host
 	}
-	targets, failed := openTargets(ctx, opts.cfg, opts.target)
+	ts := job.OpenTargets(ctx, opts.cfg, opts.target)
+	defer ts.Close()
+	targets, failed := ts.Open, ts.Failed
 	rows := []listRow{}
 	var errs []string
 	for _, f := range failed {
@@ -109,7 +113,7 @@ func runList(ctx context.Context, opts listOptions) error {
 			if !r.Complete {
 				status = "incomplete"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Database, r.Time.Format(archive.TimeLayout), formatBytes(r.Size), r.Target, status)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Database, r.Time.Format(archive.TimeLayout), human.Bytes(r.Size), r.Target, status)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/job"
 	"github.com/pgarchive/pgarchive/internal/prune"
 	"github.com/pgarchive/pgarchive/internal/retention"
 )
@@ -102,7 +103,8 @@ func runPrune(ctx context.Context, opts pruneOptions) error {
 	}
 	host := resolveHost(cfg, opts.host)
 	popts := prune.Options{Policy: cfg.Retention.Policy, Now: opts.now, Grace: cfg.Retention.IncompleteGrace.Duration}
-	listings := listTargets(ctx, cfg, opts.target, host, opts.database)
+	listings, opened := listTargets(ctx, cfg, opts.target, host, opts.database)
+	defer opened.Close()
 
 	var rows []pruneRow
 	var failures []string
@@ -113,14 +115,14 @@ func runPrune(ctx context.Context, opts pruneOptions) error {
 		}
 	}
 	for _, db := range databasesIn(listings, opts.database) {
-		var run *jobRun
+		var run *job.Run
 		if !opts.dryRun {
 			// A dry run is no prune: it must not tell monitoring one ran.
-			run = startJob(ctx, cfg, "prune", db)
+			run = job.Start(ctx, cfg, "prune", db)
 		}
-		rep := jobReport{Database: db}
+		rep := job.Report{Database: db}
 		for _, l := range listings {
-			tr := targetReport{Target: l.name}
+			tr := job.TargetReport{Target: l.name}
 			if l.err != nil {
 				tr.Failed, tr.Err = 1, l.err
 				rep.Targets = append(rep.Targets, tr)
@@ -139,7 +141,7 @@ func runPrune(ctx context.Context, opts pruneOptions) error {
 					rep.Err = errors.Join(rep.Err, tr.Err)
 				}
 			}
-			run.finish(rep)
+			run.Finish(rep)
 		}
 	}
 	if err := printPrune(opts, rows); err != nil {
@@ -153,7 +155,7 @@ func runPrune(ctx context.Context, opts pruneOptions) error {
 
 // prunePlan carries out (or with dryRun only reports) one database's plan
 // on one target, counting into tr, and returns its rows and failures.
-func prunePlan(ctx context.Context, l targetListing, p prune.DatabasePlan, dryRun bool, tr *targetReport) ([]pruneRow, []string) {
+func prunePlan(ctx context.Context, l targetListing, p prune.DatabasePlan, dryRun bool, tr *job.TargetReport) ([]pruneRow, []string) {
 	row := func(d prune.Decision, action string) pruneRow {
 		return pruneRow{
 			Target: l.name, Database: p.Database, Object: d.Entry.Name.Object(), Time: d.Entry.Name.Time,

@@ -15,6 +15,7 @@ import (
 	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/internal/crypt"
 	"github.com/pgarchive/pgarchive/internal/dump"
+	"github.com/pgarchive/pgarchive/internal/job"
 	"github.com/pgarchive/pgarchive/internal/restore"
 	"github.com/pgarchive/pgarchive/internal/target"
 )
@@ -177,7 +178,9 @@ func findArchive(ctx context.Context, cfg *config.Config, host, db, at, only str
 		}
 		wantTime.Time = t
 	}
-	targets, failed := openTargets(ctx, cfg, only)
+	ts := job.OpenTargets(ctx, cfg, only)
+	defer ts.Close()
+	targets, failed := ts.Open, ts.Failed
 	var errs []string
 	for _, f := range failed {
 		errs = append(errs, fmt.Sprintf("%s: %v", f.Target, f.Err))

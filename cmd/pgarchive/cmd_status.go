@@ -12,6 +12,7 @@ import (
 
 	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/job"
 	"github.com/pgarchive/pgarchive/internal/status"
 )
 
@@ -58,7 +59,9 @@ func runStatus(ctx context.Context, opts statusOptions) error {
 	if host == "" {
 		host = opts.cfg.Host
 	}
-	targets, failed := openTargets(ctx, opts.cfg, "")
+	ts := job.OpenTargets(ctx, opts.cfg, "")
+	defer ts.Close()
+	targets, failed := ts.Open, ts.Failed
 	byName := map[string]status.Listing{}
 	for _, f := range failed {
 		byName[f.Target] = status.Listing{Target: f.Target, Err: f.Err}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/human"
+	"github.com/pgarchive/pgarchive/internal/job"
 	"github.com/pgarchive/pgarchive/internal/verify"
 )
 
@@ -96,7 +98,8 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 	}
 	vopts := verify.Options{Identities: ids}
 	host := resolveHost(cfg, opts.host)
-	listings := listTargets(ctx, cfg, opts.target, host, opts.database)
+	listings, opened := listTargets(ctx, cfg, opts.target, host, opts.database)
+	defer opened.Close()
 
 	var failures []string
 	for _, l := range listings {
@@ -122,11 +125,11 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 		if opts.sample < 100 {
 			selected = verify.Sample(all, opts.sample, opts.now)
 		}
-		run := startJob(ctx, cfg, "verify", db)
-		reports := map[string]*targetReport{}
-		rep := jobReport{Database: db}
+		run := job.Start(ctx, cfg, "verify", db)
+		reports := map[string]*job.TargetReport{}
+		rep := job.Report{Database: db}
 		for _, l := range listings {
-			reports[l.name] = &targetReport{Target: l.name}
+			reports[l.name] = &job.TargetReport{Target: l.name}
 			if l.err != nil {
 				reports[l.name].Failed, reports[l.name].Err = 1, l.err
 			}
@@ -157,7 +160,7 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 				rep.Err = errors.Join(rep.Err, fmt.Errorf("target %s: %w", l.name, tr.Err))
 			}
 		}
-		run.finish(rep)
+		run.Finish(rep)
 	}
 	if opts.json {
 		enc := json.NewEncoder(opts.out)
@@ -183,7 +186,7 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 
 func printVerifyRow(w io.Writer, r verifyRow) {
 	if r.OK {
-		fmt.Fprintf(w, "ok   %s  %s  %s  (%s)\n", r.Target, r.Object, formatBytes(r.Size), r.Checked)
+		fmt.Fprintf(w, "ok   %s  %s  %s  (%s)\n", r.Target, r.Object, human.Bytes(r.Size), r.Checked)
 		return
 	}
 	fmt.Fprintf(w, "BAD  %s  %s  %s\n", r.Target, r.Object, r.Error)

@@ -12,6 +12,7 @@ import (
 	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/internal/crypt"
+	"github.com/pgarchive/pgarchive/internal/job"
 	"github.com/pgarchive/pgarchive/internal/target"
 )
 
@@ -25,19 +26,20 @@ type targetListing struct {
 }
 
 // listTargets lists host's archives of database ("" for every database)
-// on each target (or only the one named), in config order.
-func listTargets(ctx context.Context, cfg *config.Config, only, host, database string) []targetListing {
-	opened, failed := openTargets(ctx, cfg, only)
+// on each target (or only the one named), in config order. The caller
+// closes the targets once done with the listings.
+func listTargets(ctx context.Context, cfg *config.Config, only, host, database string) ([]targetListing, *job.Targets) {
+	ts := job.OpenTargets(ctx, cfg, only)
 	var out []targetListing
-	for _, f := range failed {
+	for _, f := range ts.Failed {
 		out = append(out, targetListing{name: f.Target, err: fmt.Errorf("target %s: %w", f.Target, f.Err)})
 	}
-	for _, t := range opened {
+	for _, t := range ts.Open {
 		entries, err := archive.List(ctx, t, host, database)
 		out = append(out, targetListing{name: t.Name, target: t, entries: entries, err: err})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].name < out[j].name }) // TargetNames order
-	return out
+	return out, ts
 }
 
 // databasesIn returns the databases found in the listings, sorted; with

@@ -9,6 +9,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/term"
+
+	"github.com/pgarchive/pgarchive/internal/human"
 )
 
 // Two ways of showing a long copy as it runs: STATUS= lines for systemd
@@ -43,7 +45,7 @@ func (s *sdStatus) progress(what string, n, total int64) {
 	}
 	s.mu.Unlock()
 	if due {
-		s.set(fmt.Sprintf("%s: %s of %s (%d%%)", what, formatBytes(n), formatBytes(total), percent(n, total)))
+		s.set(fmt.Sprintf("%s: %s of %s (%d%%)", what, human.Bytes(n), human.Bytes(total), percent(n, total)))
 	}
 }
 
@@ -137,12 +139,12 @@ func (p *progressLine) done() {
 
 // draw rewrites the line: carriage return, text, erase to end of line.
 func (p *progressLine) draw(now time.Time) {
-	text := fmt.Sprintf("%s: %s", p.label, formatBytes(p.n))
+	text := fmt.Sprintf("%s: %s", p.label, human.Bytes(p.n))
 	if p.total > 0 {
-		text += fmt.Sprintf(" / %s  %3d%%", formatBytes(p.total), percent(p.n, p.total))
+		text += fmt.Sprintf(" / %s  %3d%%", human.Bytes(p.total), percent(p.n, p.total))
 	}
 	if secs := now.Sub(p.start).Seconds(); secs > 0 {
-		text += fmt.Sprintf("  %s/s", formatBytes(int64(float64(p.n)/secs)))
+		text += fmt.Sprintf("  %s/s", human.Bytes(int64(float64(p.n)/secs)))
 	}
 	fmt.Fprintf(p.w, "\r%s\x1b[K", text)
 }

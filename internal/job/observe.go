@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"context"
@@ -8,21 +8,12 @@ import (
 
 	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/internal/healthcheck"
+	"github.com/pgarchive/pgarchive/internal/human"
 	"github.com/pgarchive/pgarchive/internal/metrics"
 )
 
-// Every job that operators watch (push, prune, verify, drill) reports
-// through one place, so dead-man pings and metrics cannot drift apart:
-//
-//	run := startJob(ctx, cfg, "prune", db)   // "start" ping
-//	... do the work, filling a jobReport ...
-//	run.finish(report)                        // success/fail ping, metrics
-//
-// Observers never fail the job: a ping or textfile that cannot be written is
-// logged and the job's own result stands.
-
-// targetReport is one target's share of a job.
-type targetReport struct {
+// TargetReport is one target's share of a job.
+type TargetReport struct {
 	Target  string
 	Bytes   int64 // bytes written (push) or read (verify, drill)
 	Kept    int   // prune: archives kept
@@ -31,18 +22,18 @@ type targetReport struct {
 	Err     error
 }
 
-// jobReport is the outcome of one job on one database.
-type jobReport struct {
+// Report is the outcome of one job on one database.
+type Report struct {
 	Database string
-	Targets  []targetReport
+	Targets  []TargetReport
 	Err      error // the job's overall error, nil on success
 
 	Duration time.Duration // drill: restore and checks, as reported
 	Tables   int           // drill: tables restored
 }
 
-// jobRun is a job in progress.
-type jobRun struct {
+// Run is a job in progress.
+type Run struct {
 	ctx      context.Context
 	cfg      *config.Config
 	job      string
@@ -53,12 +44,14 @@ type jobRun struct {
 	startDone chan struct{}       // closed once the start ping is over
 }
 
-// pingWait bounds how long finish waits for pings; a ping's own retries
+// pingWait bounds how long Finish waits for pings; a ping's own retries
 // end sooner.
 const pingWait = 30 * time.Second
 
-func startJob(ctx context.Context, cfg *config.Config, job, database string) *jobRun {
-	r := &jobRun{ctx: ctx, cfg: cfg, job: job, database: database, started: time.Now()}
+// Start begins a job of kind job (push, prune, verify, drill) on database
+// and sends its start ping.
+func Start(ctx context.Context, cfg *config.Config, job, database string) *Run {
+	r := &Run{ctx: ctx, cfg: cfg, job: job, database: database, started: time.Now()}
 	if cfg.Healthcheck.URLFile == "" {
 		return r
 	}
@@ -86,9 +79,9 @@ func startJob(ctx context.Context, cfg *config.Config, job, database string) *jo
 	return r
 }
 
-// finish records the outcome. It returns nothing: observers never change
+// Finish records the outcome. It returns nothing: observers never change
 // the job's result.
-func (r *jobRun) finish(rep jobReport) {
+func (r *Run) Finish(rep Report) {
 	took := time.Since(r.started)
 	targets := r.outcomes(rep)
 	ok := rep.Err == nil
@@ -104,7 +97,7 @@ func (r *jobRun) finish(rep jobReport) {
 		r.ping(kind, r.summary(rep, targets, ok, took))
 	}
 	if path := r.cfg.Metrics.Textfile; path != "" {
-		ended, err := clockNow()
+		ended, err := Now()
 		if err != nil {
 			ended = time.Now()
 		}
@@ -131,15 +124,15 @@ func (r *jobRun) finish(rep jobReport) {
 // failed before reaching any target (a missing dump, say) failed on every
 // target; a job that failed while every target says it did fine (a drill
 // whose checks failed, say) failed on each of them.
-func (r *jobRun) outcomes(rep jobReport) []targetReport {
+func (r *Run) outcomes(rep Report) []TargetReport {
 	if len(rep.Targets) == 0 {
-		var out []targetReport
+		var out []TargetReport
 		for _, name := range r.cfg.TargetNames() {
-			out = append(out, targetReport{Target: name, Err: rep.Err})
+			out = append(out, TargetReport{Target: name, Err: rep.Err})
 		}
 		return out
 	}
-	out := append([]targetReport(nil), rep.Targets...)
+	out := append([]TargetReport(nil), rep.Targets...)
 	if rep.Err == nil {
 		return out
 	}
@@ -155,7 +148,7 @@ func (r *jobRun) outcomes(rep jobReport) []targetReport {
 }
 
 // summary is the ping body: a headline, then a line per target.
-func (r *jobRun) summary(rep jobReport, targets []targetReport, ok bool, took time.Duration) string {
+func (r *Run) summary(rep Report, targets []TargetReport, ok bool, took time.Duration) string {
 	var b strings.Builder
 	verdict := "ok"
 	if !ok {
@@ -168,7 +161,7 @@ func (r *jobRun) summary(rep jobReport, targets []targetReport, ok bool, took ti
 	for _, t := range targets {
 		var parts []string
 		if t.Bytes > 0 {
-			parts = append(parts, formatBytes(t.Bytes))
+			parts = append(parts, human.Bytes(t.Bytes))
 		}
 		if r.job == "prune" {
 			parts = append(parts, fmt.Sprintf("kept %d, deleted %d", t.Kept, t.Deleted))
@@ -194,7 +187,7 @@ func (r *jobRun) summary(rep jobReport, targets []targetReport, ok bool, took ti
 
 // ping sends one dead-man ping and logs, never returns, a failure. The
 // URL is a secret: the log line does not carry it.
-func (r *jobRun) ping(kind healthcheck.Kind, body string) {
+func (r *Run) ping(kind healthcheck.Kind, body string) {
 	// A cancelled job (SIGTERM) must still report that it failed.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), pingWait)
 	defer cancel()

@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"context"
@@ -11,18 +11,18 @@ import (
 
 func TestJobOutcomes(t *testing.T) {
 	cfg := &config.Config{Host: "db1", Targets: map[string]config.Target{"a": {}, "b": {}}}
-	run := &jobRun{ctx: context.Background(), cfg: cfg, job: "drill", database: "forge"}
+	run := &Run{ctx: context.Background(), cfg: cfg, job: "drill", database: "forge"}
 	boom := errors.New("boom")
 	tests := []struct {
 		name string
-		rep  jobReport
+		rep  Report
 		want string // target:failed per target
 	}{
-		{"failed before any target", jobReport{Err: boom}, "a:true b:true"},
-		{"nothing to do, fine", jobReport{}, "a:false b:false"},
-		{"one target failed", jobReport{Err: boom, Targets: []targetReport{{Target: "a"}, {Target: "b", Err: boom, Failed: 1}}}, "a:false b:true"},
-		{"job failed though targets say fine", jobReport{Err: boom, Targets: []targetReport{{Target: "a", Bytes: 5}}}, "a:true"},
-		{"verify found bad archives", jobReport{Targets: []targetReport{{Target: "a", Failed: 2}}}, "a:true"},
+		{"failed before any target", Report{Err: boom}, "a:true b:true"},
+		{"nothing to do, fine", Report{}, "a:false b:false"},
+		{"one target failed", Report{Err: boom, Targets: []TargetReport{{Target: "a"}, {Target: "b", Err: boom, Failed: 1}}}, "a:false b:true"},
+		{"job failed though targets say fine", Report{Err: boom, Targets: []TargetReport{{Target: "a", Bytes: 5}}}, "a:true"},
+		{"verify found bad archives", Report{Targets: []TargetReport{{Target: "a", Failed: 2}}}, "a:true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,8 +39,8 @@ func TestJobOutcomes(t *testing.T) {
 
 func TestJobSummary(t *testing.T) {
 	cfg := &config.Config{Host: "db1", Targets: map[string]config.Target{"a": {}, "b": {}}}
-	run := &jobRun{ctx: context.Background(), cfg: cfg, job: "prune", database: "forge"}
-	rep := jobReport{Err: errors.New("prune forge: 1 of 2 targets failed"), Targets: []targetReport{
+	run := &Run{ctx: context.Background(), cfg: cfg, job: "prune", database: "forge"}
+	rep := Report{Err: errors.New("prune forge: 1 of 2 targets failed"), Targets: []TargetReport{
 		{Target: "a", Kept: 7, Deleted: 2},
 		{Target: "b", Err: errors.New("connection refused"), Failed: 1},
 	}}
