@@ -31,8 +31,18 @@ func newListCommand() *cli.Command {
 		Usage:     "list archives on every target",
 		ArgsUsage: " ",
 		Description: `Prints one row per archive per target: database, time, size, target, and
-whether it is complete (its manifest exists) or incomplete (an upload that
-died or is still running; restore and retention ignore those).
+its status:
+
+  complete    the object and its manifest exist
+  incomplete  no manifest: an upload that died or is still running;
+              restore and retention ignore it, prune removes it later
+  missing: manifest without object
+              the object is gone (deleted by hand, lost by the target) but
+              its manifest is still there: nothing to restore; verify
+              counts it as bad and status warns
+
+--json prints the same as one array; each object has "status" (complete,
+incomplete or missing), "complete" and "missing".
 
 ` + exitStatusHelp + `
    A target that cannot be listed is named on stderr and makes the exit 1;
@@ -62,7 +72,21 @@ type listRow struct {
 	Size     int64     `json:"size"`
 	Target   string    `json:"target"`
 	Complete bool      `json:"complete"`
-	Object   string    `json:"object"`
+	// Missing is set for a manifest whose object is gone.
+	Missing bool   `json:"missing"`
+	Status  string `json:"status"` // complete, incomplete or missing
+	Object  string `json:"object"`
+}
+
+// entryStatus is a row's status as --json has it.
+func entryStatus(e archive.Entry) string {
+	switch {
+	case e.Missing:
+		return "missing"
+	case e.Complete:
+		return "complete"
+	}
+	return "incomplete"
 }
 
 func runList(ctx context.Context, opts listOptions) error {
@@ -95,7 +119,7 @@ func runList(ctx context.Context, opts listOptions) error {
 		for _, e := range entries {
 			rows = append(rows, listRow{
 				Database: e.Name.Database, Time: e.Name.Time, Size: e.Size,
-				Target: e.Target, Complete: e.Complete, Object: e.Name.Object(),
+				Target: e.Target, Complete: e.Complete, Missing: e.Missing, Status: entryStatus(e), Object: e.Name.Object(),
 			})
 		}
 	}
@@ -109,11 +133,11 @@ func runList(ctx context.Context, opts listOptions) error {
 		tw := tabwriter.NewWriter(opts.out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DATABASE\tTIME\tSIZE\tTARGET\tSTATUS")
 		for _, r := range rows {
-			status := "complete"
-			if !r.Complete {
-				status = "incomplete"
+			status, size := r.Status, human.Bytes(r.Size)
+			if r.Missing {
+				status, size = "missing: manifest without object", "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Database, r.Time.Format(archive.TimeLayout), human.Bytes(r.Size), r.Target, status)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Database, r.Time.Format(archive.TimeLayout), size, r.Target, status)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -42,11 +42,19 @@ func listTargets(ctx context.Context, cfg *config.Config, only, host, database s
 	return out, ts
 }
 
-// databasesIn returns the databases found in the listings, sorted; with
-// want set, just want. When nothing is found it returns one "": the run
-// is still reported to observers (as database ""), so a dead-man check
+// databasesIn returns the databases with archives in the listings, sorted;
+// with want set, just want. When nothing is found it returns one "": the
+// run is still reported to observers (as database ""), so a dead-man check
 // hears of a run on a fresh host, or of one whose targets all failed.
+// A database of which only manifests without objects remain is left out:
+// there is nothing of it to prune or drill.
 func databasesIn(ls []targetListing, want string) []string {
+	return databaseNames(ls, want, false)
+}
+
+// databaseNames is databasesIn, counting Missing entries too when
+// withMissing is set.
+func databaseNames(ls []targetListing, want string, withMissing bool) []string {
 	if want != "" {
 		return []string{want}
 	}
@@ -54,7 +62,7 @@ func databasesIn(ls []targetListing, want string) []string {
 	var out []string
 	for _, l := range ls {
 		for _, e := range l.entries {
-			if !seen[e.Name.Database] {
+			if (withMissing || !e.Missing) && !seen[e.Name.Database] {
 				seen[e.Name.Database] = true
 				out = append(out, e.Name.Database)
 			}
@@ -67,15 +75,42 @@ func databasesIn(ls []targetListing, want string) []string {
 	return out
 }
 
-// entriesOf returns l's entries of database db.
+// entriesOf returns l's archives of database db: objects, complete or not.
+// Manifests whose object is gone are left out (see missingOf), so that
+// retention and drill go on seeing only what exists.
 func (l targetListing) entriesOf(db string) []archive.Entry {
 	var out []archive.Entry
 	for _, e := range l.entries {
-		if e.Name.Database == db {
+		if e.Name.Database == db && !e.Missing {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// missingOf returns l's manifests of database db whose object is gone.
+func (l targetListing) missingOf(db string) []archive.Entry {
+	var out []archive.Entry
+	for _, e := range l.entries {
+		if e.Name.Database == db && e.Missing {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// inFuture counts the complete entries stamped in the future at now
+// (archive.Entry.InFuture) and returns the newest of them.
+func inFuture(entries []archive.Entry, now time.Time) (n int, newest archive.Entry) {
+	for _, e := range entries {
+		if e.Complete && e.InFuture(now) {
+			if n == 0 || e.Name.Time.After(newest.Name.Time) {
+				newest = e
+			}
+			n++
+		}
+	}
+	return n, newest
 }
 
 // resolveHost is --host, else the config's host.

@@ -11,18 +11,52 @@ import (
 	"github.com/pgarchive/pgarchive/internal/target"
 )
 
-// Entry is one archive object found on a target.
+// FutureTolerance is how far past now an archive's stamp may lie and still
+// count as the newest. Hosts whose clocks differ by seconds (the one that
+// pushed, the one that restores) are normal; a stamp further ahead comes
+// from a clock that was wrong, and trusting it would make that one archive
+// "latest" until real time caught up with it, hiding every newer push.
+const FutureTolerance = 5 * time.Minute
+
+// Entry is one archive found on a target: its object, its manifest, or
+// both.
 type Entry struct {
 	Name     Name
 	Target   string
-	Size     int64     // ciphertext bytes as stored
-	Stored   time.Time // modification time the target reports
-	Complete bool      // its manifest exists
+	Size     int64     // ciphertext bytes as stored; 0 when Missing
+	Stored   time.Time // modification time the target reports (the manifest's when Missing)
+	Complete bool      // its manifest and its object exist
+	// Missing is set for a manifest whose object is gone (deleted by hand,
+	// or lost by the target): not an archive anyone can restore, but a
+	// loss to report rather than pass over. Complete is false then.
+	Missing bool
+}
+
+// InFuture reports whether e is stamped more than FutureTolerance after
+// now. Such an archive is never the newest unless asked for by name.
+func (e Entry) InFuture(now time.Time) bool {
+	return e.Name.Time.After(now.Add(FutureTolerance))
+}
+
+// Latest returns the newest complete archive in entries that is not
+// InFuture at now; of archives with the same time, the first in entries.
+func Latest(entries []Entry, now time.Time) (Entry, bool) {
+	var best Entry
+	found := false
+	for _, e := range entries {
+		if !e.Complete || e.InFuture(now) {
+			continue
+		}
+		if !found || e.Name.Time.After(best.Name.Time) {
+			best, found = e, true
+		}
+	}
+	return best, found
 }
 
 // List returns the archives of host on t, of one database or (database "")
-// all of them, oldest first. Objects that are not archive names are ignored,
-// and so are manifests whose object is gone.
+// all of them, oldest first. Objects that are not archive names are ignored.
+// A manifest whose object is gone is returned as a Missing entry.
 func List(ctx context.Context, t *target.Target, host, database string) ([]Entry, error) {
 	dir := host
 	if database != "" {
@@ -32,19 +66,36 @@ func List(ctx context.Context, t *target.Target, host, database string) ([]Entry
 	if err != nil {
 		return nil, fmt.Errorf("list %s on %s: %w", dir, t.Name, err)
 	}
-	manifests := map[string]bool{}
+	return entries(t.Name, objects, host, database), nil
+}
+
+// entries turns a target's listing into archive entries; see List.
+func entries(targetName string, objects []target.Entry, host, database string) []Entry {
+	manifests := map[string]target.Entry{}
+	seen := map[string]bool{}
 	for _, o := range objects {
-		if strings.HasSuffix(o.Path, ManifestSuffix) {
-			manifests[strings.TrimSuffix(o.Path, ManifestSuffix)] = true
+		if p, ok := strings.CutSuffix(o.Path, ManifestSuffix); ok {
+			manifests[p] = o
+		} else {
+			seen[o.Path] = true
 		}
 	}
+	mine := func(n Name) bool { return n.Host == host && (database == "" || n.Database == database) }
 	var out []Entry
 	for _, o := range objects {
 		n, err := ParseObject(o.Path)
-		if err != nil || n.Host != host || (database != "" && n.Database != database) {
+		if err != nil || !mine(n) {
 			continue
 		}
-		out = append(out, Entry{Name: n, Target: t.Name, Size: o.Size, Stored: o.ModTime, Complete: manifests[o.Path]})
+		_, complete := manifests[o.Path]
+		out = append(out, Entry{Name: n, Target: targetName, Size: o.Size, Stored: o.ModTime, Complete: complete})
+	}
+	for p, m := range manifests {
+		n, err := ParseObject(p)
+		if err != nil || !mine(n) || seen[p] {
+			continue
+		}
+		out = append(out, Entry{Name: n, Target: targetName, Stored: m.ModTime, Missing: true})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Name.Time.Equal(out[j].Name.Time) {
@@ -52,6 +103,28 @@ func List(ctx context.Context, t *target.Target, host, database string) ([]Entry
 		}
 		return out[i].Name.Object() < out[j].Name.Object()
 	})
+	return out
+}
+
+// Hosts returns the hosts with at least one archive object or manifest on
+// t, sorted. It lists the whole target, so it is for error messages, not
+// for every run.
+func Hosts(ctx context.Context, t *target.Target) ([]string, error) {
+	objects, err := t.List(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", t.Name, err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range objects {
+		n, err := ParseObject(strings.TrimSuffix(o.Path, ManifestSuffix))
+		if err != nil || seen[n.Host] {
+			continue
+		}
+		seen[n.Host] = true
+		out = append(out, n.Host)
+	}
+	sort.Strings(out)
 	return out, nil
 }
 
