@@ -33,9 +33,17 @@ archive on each target and its age, and warns where a target lags the others
 (its newest archive is older than another target's newest, or it has none)
 or where the newest archive is older than [status] max_age (default 25h).
 
+An archive stamped more than 5 minutes after now (pushed while the host's
+clock was ahead) is never taken as the newest, and status warns about it,
+naming the database, target and stamp: restore --at latest and drill pass
+it over too; restore --at STAMP still restores it. A manifest whose object
+is gone (deleted by hand, lost by the target) is warned about as well.
+
 ` + exitStatusHelp + `
    Any warning, or a target that cannot be listed, makes the exit 1, so
-   status can gate a script: pgarchive status && upgrade-the-database.`,
+   status can gate a script: pgarchive status && upgrade-the-database. A
+   future stamp or a missing object is a warning: the archives are not
+   what their names or manifests claim, which someone has to look at.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON, one object"},

@@ -9,11 +9,17 @@
 //     there, or a target added later and never filled);
 //   - a target's newest archive is older than the allowed age (pushes
 //     stopped, or every recent push failed there);
-//   - a target could not be listed at all.
+//   - a target could not be listed at all;
+//   - a target holds an archive stamped more than archive.FutureTolerance
+//     after now (a host clock that was wrong when it pushed);
+//   - a target holds a manifest whose object is gone.
 //
 // Incomplete archives (no manifest) never count: a push that died midway
-// leaves the target lagging, which is the truth. The judgement is pure: the
-// caller lists the targets and passes the time, so tests can move the clock.
+// leaves the target lagging, which is the truth. Neither do archives stamped
+// in the future: one push from a clock running a year ahead would otherwise
+// be "newest" for a year and hide every push after it. The judgement is
+// pure: the caller lists the targets and passes the time, so tests can move
+// the clock.
 package status
 
 import (
@@ -54,14 +60,20 @@ type Database struct {
 // Target is the newest complete archive of one database on one target.
 type Target struct {
 	Target string `json:"target"`
-	// Newest is the time of the newest complete archive; nil if none.
+	// Newest is the time of the newest complete archive that is not
+	// stamped in the future; nil if none.
 	Newest *time.Time `json:"newest"`
 	Object string     `json:"object,omitempty"`
 	// AgeSeconds is how old Newest is at the report's time.
 	AgeSeconds float64 `json:"age_seconds,omitempty"`
 	// Unreadable is set when the target could not be listed.
-	Unreadable bool     `json:"unreadable,omitempty"`
-	Warnings   []string `json:"warnings"`
+	Unreadable bool `json:"unreadable,omitempty"`
+	// Future lists the complete archives stamped beyond
+	// archive.FutureTolerance after the report's time: left out of Newest.
+	Future []string `json:"future,omitempty"`
+	// Missing lists the manifests whose object is gone, by object.
+	Missing  []string `json:"missing,omitempty"`
+	Warnings []string `json:"warnings"`
 }
 
 // Age is how old the newest archive is, or 0 without one.
@@ -71,7 +83,7 @@ func (t Target) Age() time.Duration { return time.Duration(t.AgeSeconds * float6
 // of listings; databases by name.
 func Compute(host string, listings []Listing, now time.Time, maxAge time.Duration) *Report {
 	rep := &Report{Host: host, Now: now.UTC(), MaxAge: maxAge.String(), Databases: []Database{}, Warnings: []string{}}
-	newest := map[string]map[string]archive.Entry{} // database -> target -> entry
+	held := map[string]map[string]*holding{} // database -> target -> what it holds
 	for _, l := range listings {
 		if l.Err != nil {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("target %s could not be listed: %v", l.Target, l.Err))
@@ -79,24 +91,24 @@ func Compute(host string, listings []Listing, now time.Time, maxAge time.Duratio
 		}
 		for _, e := range l.Entries {
 			db := e.Name.Database
-			if newest[db] == nil {
-				newest[db] = map[string]archive.Entry{}
+			if held[db] == nil {
+				held[db] = map[string]*holding{}
 			}
-			if !e.Complete {
-				continue
+			h := held[db][l.Target]
+			if h == nil {
+				h = &holding{}
+				held[db][l.Target] = h
 			}
-			if cur, ok := newest[db][l.Target]; !ok || e.Name.Time.After(cur.Name.Time) {
-				newest[db][l.Target] = e
-			}
+			h.add(e, now)
 		}
 	}
-	dbs := make([]string, 0, len(newest))
-	for db := range newest {
+	dbs := make([]string, 0, len(held))
+	for db := range held {
 		dbs = append(dbs, db)
 	}
 	sort.Strings(dbs)
 	for _, db := range dbs {
-		d := judge(db, newest[db], listings, now, maxAge)
+		d := judge(db, held[db], listings, now, maxAge)
 		for _, t := range d.Targets {
 			if t.Unreadable {
 				continue // already said once for the whole target
@@ -113,12 +125,32 @@ func Compute(host string, listings []Listing, now time.Time, maxAge time.Duratio
 	return rep
 }
 
-func judge(db string, newest map[string]archive.Entry, listings []Listing, now time.Time, maxAge time.Duration) Database {
+// holding is what one target holds of one database.
+type holding struct {
+	newest    archive.Entry // the newest complete archive not in the future
+	hasNewest bool
+	future    []archive.Entry // complete, stamped beyond the tolerance
+	missing   []archive.Entry // manifests whose object is gone
+}
+
+func (h *holding) add(e archive.Entry, now time.Time) {
+	switch {
+	case e.Missing:
+		h.missing = append(h.missing, e)
+	case !e.Complete:
+	case e.InFuture(now):
+		h.future = append(h.future, e)
+	case !h.hasNewest || e.Name.Time.After(h.newest.Name.Time):
+		h.newest, h.hasNewest = e, true
+	}
+}
+
+func judge(db string, held map[string]*holding, listings []Listing, now time.Time, maxAge time.Duration) Database {
 	var best archive.Entry
 	bestTarget := ""
 	for _, l := range listings {
-		if e, ok := newest[l.Target]; ok && (bestTarget == "" || e.Name.Time.After(best.Name.Time)) {
-			best, bestTarget = e, l.Target
+		if h := held[l.Target]; h != nil && h.hasNewest && (bestTarget == "" || h.newest.Name.Time.After(best.Name.Time)) {
+			best, bestTarget = h.newest, l.Target
 		}
 	}
 	d := Database{Database: db}
@@ -130,13 +162,17 @@ func judge(db string, newest map[string]archive.Entry, listings []Listing, now t
 			d.Targets = append(d.Targets, t)
 			continue
 		}
-		e, ok := newest[l.Target]
+		h := held[l.Target]
+		if h == nil {
+			h = &holding{}
+		}
 		switch {
-		case !ok && bestTarget != "":
+		case !h.hasNewest && bestTarget != "":
 			t.Warnings = append(t.Warnings, fmt.Sprintf("no complete archive; %s has one from %s", bestTarget, best.Name.Stamp()))
-		case !ok:
+		case !h.hasNewest:
 			t.Warnings = append(t.Warnings, "no complete archive")
 		default:
+			e := h.newest
 			tm := e.Name.Time
 			t.Newest = &tm
 			t.Object = e.Name.Object()
@@ -147,6 +183,29 @@ func judge(db string, newest map[string]archive.Entry, listings []Listing, now t
 			if age := now.Sub(tm); maxAge > 0 && age > maxAge {
 				t.Warnings = append(t.Warnings, fmt.Sprintf("newest archive is %s old, more than max_age %s", FormatAge(age), maxAge))
 			}
+		}
+		for _, e := range h.future {
+			t.Future = append(t.Future, e.Name.Object())
+		}
+		for _, e := range h.missing {
+			t.Missing = append(t.Missing, e.Name.Object())
+		}
+		if n := len(h.future); n > 0 {
+			last := h.future[0]
+			for _, e := range h.future {
+				if e.Name.Time.After(last.Name.Time) {
+					last = e
+				}
+			}
+			what := fmt.Sprintf("archive %s is", last.Name.Stamp())
+			if n > 1 {
+				what = fmt.Sprintf("%d archives up to %s are", n, last.Name.Stamp())
+			}
+			t.Warnings = append(t.Warnings, fmt.Sprintf("%s stamped in the future (%s ahead; was a host clock wrong?), not counted as newest",
+				what, FormatAge(last.Name.Time.Sub(now))))
+		}
+		for _, e := range h.missing {
+			t.Warnings = append(t.Warnings, fmt.Sprintf("archive %s: manifest without object (%s is gone)", e.Name.Stamp(), e.Name.File()))
 		}
 		d.Targets = append(d.Targets, t)
 	}

@@ -19,6 +19,12 @@ func entry(t *testing.T, db, stamp string, complete bool) archive.Entry {
 	return archive.Entry{Name: n, Complete: complete}
 }
 
+func missing(t *testing.T, db, stamp string) archive.Entry {
+	e := entry(t, db, stamp, false)
+	e.Missing = true
+	return e
+}
+
 func TestCompute(t *testing.T) {
 	now, _ := archive.ParseStamp("20261122T020000Z")
 	day := 25 * time.Hour
@@ -60,6 +66,38 @@ func TestCompute(t *testing.T) {
 				{Target: "b", Err: errors.New("connection refused")},
 			}
 		}, []string{"target b could not be listed: connection refused"}},
+		{"future archive is not newest", func(t *testing.T) []Listing {
+			return []Listing{
+				{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", true), entry(t, "forge", "20271122T011500Z", true)}},
+				{Target: "b", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", true)}},
+			}
+		}, []string{"forge on a: archive 20271122T011500Z is stamped in the future (364d23h ahead; was a host clock wrong?), not counted as newest"}},
+		{"several future archives, one warning", func(t *testing.T) []Listing {
+			return []Listing{{Target: "a", Entries: []archive.Entry{
+				entry(t, "forge", "20261122T011500Z", true), entry(t, "forge", "20261123T011500Z", true), entry(t, "forge", "20261122T030000Z", true),
+			}}}
+		}, []string{"forge on a: 2 archives up to 20261123T011500Z are stamped in the future (23h15m ahead"}},
+		{"within the tolerance counts", func(t *testing.T) []Listing {
+			return []Listing{{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261122T020400Z", true)}}}
+		}, nil},
+		{"only a future archive", func(t *testing.T) []Listing {
+			return []Listing{{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20271122T011500Z", true)}}}
+		}, []string{"forge on a: no complete archive", "forge on a: archive 20271122T011500Z is stamped in the future"}},
+		{"the other target's future archive makes no lag", func(t *testing.T) []Listing {
+			return []Listing{
+				{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", true)}},
+				{Target: "b", Entries: []archive.Entry{entry(t, "forge", "20261121T011500Z", true), entry(t, "forge", "20271122T011500Z", true)}},
+			}
+		}, []string{"forge on b: lags a: newest is 20261121T011500Z, a has 20261122T011500Z", "forge on b: archive 20271122T011500Z is stamped in the future"}},
+		{"manifest without object", func(t *testing.T) []Listing {
+			return []Listing{
+				{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261121T011500Z", true), missing(t, "forge", "20261122T011500Z")}},
+				{Target: "b", Entries: []archive.Entry{entry(t, "forge", "20261121T011500Z", true)}},
+			}
+		}, []string{"forge on a: archive 20261122T011500Z: manifest without object (forge_20261122T011500Z.sql.gz.age is gone)"}},
+		{"nothing but a manifest", func(t *testing.T) []Listing {
+			return []Listing{{Target: "a", Entries: []archive.Entry{missing(t, "forge", "20261122T011500Z")}}}
+		}, []string{"forge on a: no complete archive", "forge on a: archive 20261122T011500Z: manifest without object"}},
 		{"nothing anywhere", func(t *testing.T) []Listing {
 			return []Listing{{Target: "a"}}
 		}, []string{`no archive of host "db1"`}},
@@ -102,5 +140,18 @@ func TestFormatAge(t *testing.T) {
 		if got := FormatAge(d); got != want {
 			t.Errorf("FormatAge(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestFutureAndMissingInJSON(t *testing.T) {
+	now, _ := archive.ParseStamp("20261122T020000Z")
+	rep := Compute("db1", []Listing{{Target: "a", Entries: []archive.Entry{
+		entry(t, "forge", "20261122T011500Z", true), entry(t, "forge", "20301122T011500Z", true), missing(t, "forge", "20261121T011500Z"),
+	}}}, now, 25*time.Hour)
+	tg := rep.Databases[0].Targets[0]
+	if tg.Newest == nil || !tg.Newest.Equal(time.Date(2026, 11, 22, 1, 15, 0, 0, time.UTC)) ||
+		len(tg.Future) != 1 || tg.Future[0] != "db1/forge/forge_20301122T011500Z.sql.gz.age" ||
+		len(tg.Missing) != 1 || tg.Missing[0] != "db1/forge/forge_20261121T011500Z.sql.gz.age" {
+		t.Errorf("target %+v", tg)
 	}
 }
