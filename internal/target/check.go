@@ -60,6 +60,10 @@ func Check(name string, t config.Target) error {
 		if opt == nil {
 			return configErr(key+".options."+k, "unknown option for backend %q", t.Type)
 		}
+		// Before the value is parsed: a parse error would quote it.
+		if isSecret(opt) && opts[k] != "" {
+			return configErr(key+".options."+k, "is a secret: put it in secret_files, not inline")
+		}
 		if err := checkValue(opt, opts[k]); err != nil {
 			return configErr(key+".options."+k, "%v", err)
 		}
@@ -72,7 +76,61 @@ func Check(name string, t config.Target) error {
 			return configErr(key+".secret_files."+k, "also set in options: a value is either inline or in a file")
 		}
 	}
+	return checkPlace(key, ri, t, opts)
+}
+
+// checkPlace refuses what rclone accepts and push then fails on, or worse,
+// does not: a bucket store without a bucket answers "400 BadRequest" to the
+// first request, and an s3 target without an endpoint goes to AWS.
+func checkPlace(key string, ri *fs.RegInfo, t config.Target, opts map[string]string) error {
+	switch ri.Prefix {
+	case "azureblob":
+		if strings.Trim(t.Path, "/") == "" {
+			return configErr(key+".path", "must name a container: \"container\" or \"container/dir\"")
+		}
+	case "s3", "b2", "gcs":
+		if strings.Trim(t.Path, "/") == "" {
+			return configErr(key+".path", "must name a bucket: \"bucket\" or \"bucket/dir\"")
+		}
+	}
+	if ri.Prefix == "s3" {
+		_, inFile := t.SecretFiles["endpoint"]
+		if opts["endpoint"] == "" && !inFile && opts["provider"] != "AWS" {
+			return configErr(key+".options.endpoint", "is not set, so requests would go to Amazon S3: set your S3 server's endpoint, or provider = \"AWS\" if Amazon is meant")
+		}
+	}
 	return nil
+}
+
+// isSecret reports whether an rclone option holds a secret that must not
+// sit in the config file, which on NixOS is in the world-readable store.
+// rclone marks an option Sensitive when `rclone config redacted` should
+// hide it, and that includes names of accounts and places (sftp's host and
+// user) which open nothing on their own; those stay allowed inline so an
+// ordinary sftp target needs no file.
+func isSecret(opt *fs.Option) bool {
+	return opt.IsPassword || (opt.Sensitive && !identifiers[opt.Name])
+}
+
+// identifiers are the Sensitive options of the compiled-in backends that
+// name an account, key or project rather than grant access to it. Any
+// Sensitive option not listed, including one a newer rclone adds, is
+// refused inline.
+var identifiers = map[string]bool{
+	"host":                 true, // sftp
+	"user":                 true, // sftp, webdav
+	"username":             true, // azureblob
+	"account":              true, // azureblob (storage account name), b2 (account or key ID)
+	"tenant":               true, // azureblob
+	"client_id":            true, // azureblob, gcs
+	"msi_object_id":        true, // azureblob
+	"msi_client_id":        true, // azureblob
+	"msi_mi_res_id":        true, // azureblob
+	"project_number":       true, // gcs
+	"user_project":         true, // gcs
+	"access_key_id":        true, // s3: the ID is useless without secret_access_key
+	"sse_kms_key_id":       true, // s3: the ARN of a key held by KMS
+	"sse_customer_key_md5": true, // s3, b2: a checksum of the key, not the key
 }
 
 // checkRemote checks the form of a "name:path" remote. On-the-fly backends
@@ -83,17 +141,20 @@ func checkRemote(key string, t config.Target) error {
 	if len(t.Options) > 0 || len(t.SecretFiles) > 0 {
 		return configErr(key, "options and secret_files go with type, not remote (set them in rclone.conf)")
 	}
+	// Options in the remote ("nas,pass=...:") may be secrets: a remote
+	// that may carry them is refused without being repeated.
 	p, err := fspath.Parse(t.Remote)
-	if err != nil {
-		return configErr(key+".remote", "%q: %v", t.Remote, err)
-	}
 	switch {
+	case err != nil && strings.Contains(t.Remote, ","):
+		return configErr(key+".remote", "is not a valid remote (not shown: it may carry options): %v", err)
+	case err != nil:
+		return configErr(key+".remote", "%q: %v", t.Remote, err)
+	case len(p.Config) > 0:
+		return configErr(key+".remote", "carries options in the remote name: set them in rclone.conf")
 	case p.Name == "":
 		return configErr(key+".remote", "%q must look like \"name:path\"", t.Remote)
 	case strings.HasPrefix(p.Name, ":"):
 		return configErr(key+".remote", "%q is an on-the-fly backend: use type and options instead, or a remote from rclone.conf", t.Remote)
-	case len(p.Config) > 0:
-		return configErr(key+".remote", "%q carries options in the remote name: set them in rclone.conf", t.Remote)
 	}
 	return nil
 }

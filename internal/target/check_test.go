@@ -3,7 +3,10 @@ package target
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/rclone/rclone/fs"
 
 	"github.com/pgarchive/pgarchive/internal/config"
 )
@@ -78,9 +81,44 @@ func TestCheck(t *testing.T) {
 			wantErr: `config: targets.nas.secret_files.password: unknown option for backend "sftp"`,
 		},
 		{
+			// config.Validate says "also set in options" first; alone,
+			// Check refuses the inline secret.
 			name:    "secret also inline",
 			target:  config.Target{Type: "sftp", Options: map[string]any{"pass": "x"}, SecretFiles: map[string]string{"pass": "/run/p"}},
-			wantKey: "targets.nas.secret_files.pass",
+			wantKey: "targets.nas.options.pass",
+		},
+		{
+			name:    "inline secret",
+			target:  config.Target{Type: "s3", Path: "b", Options: map[string]any{"provider": "AWS", "secret_access_key": "hunter2"}},
+			wantKey: "targets.nas.options.secret_access_key",
+			wantErr: `config: targets.nas.options.secret_access_key: is a secret: put it in secret_files, not inline`,
+		},
+		{
+			name:   "empty inline secret is no secret",
+			target: config.Target{Type: "sftp", Options: map[string]any{"host": "nas", "pass": ""}},
+		},
+		{
+			name:    "s3 without a bucket",
+			target:  config.Target{Type: "s3", Path: "/", Options: map[string]any{"provider": "AWS"}},
+			wantKey: "targets.nas.path",
+		},
+		{
+			name:    "s3 without an endpoint",
+			target:  config.Target{Type: "s3", Path: "bucket", Options: map[string]any{"provider": "Minio", "endpoint": ""}},
+			wantKey: "targets.nas.options.endpoint",
+		},
+		{
+			name:   "s3 on AWS",
+			target: config.Target{Type: "s3", Path: "bucket", Options: map[string]any{"provider": "AWS", "region": "eu-west-1", "access_key_id": "AKIAEXAMPLE"}},
+		},
+		{
+			name:   "s3 endpoint in a file",
+			target: config.Target{Type: "s3", Path: "bucket", Options: map[string]any{"provider": "Other"}, SecretFiles: map[string]string{"endpoint": "/run/endpoint"}},
+		},
+		{
+			name:    "gcs without a bucket",
+			target:  config.Target{Type: "google cloud storage"},
+			wantKey: "targets.nas.path",
 		},
 		{
 			name:    "value of the wrong type",
@@ -111,6 +149,18 @@ func TestCheck(t *testing.T) {
 			name:    "connection string remote",
 			target:  config.Target{Remote: "offsite,pass=hunter2:backups"},
 			wantKey: "targets.nas.remote",
+			wantErr: `config: targets.nas.remote: carries options in the remote name: set them in rclone.conf`,
+		},
+		{
+			name:    "connection string on-the-fly remote",
+			target:  config.Target{Remote: ":sftp,pass=hunter2:backups"},
+			wantKey: "targets.nas.remote",
+			wantErr: `config: targets.nas.remote: carries options in the remote name: set them in rclone.conf`,
+		},
+		{
+			name:    "malformed connection string remote",
+			target:  config.Target{Remote: "offsite,pass='hunter2:backups"},
+			wantKey: "targets.nas.remote",
 		},
 		{
 			name:    "remote with options",
@@ -137,6 +187,54 @@ func TestCheck(t *testing.T) {
 			if tt.wantErr != "" && err.Error() != tt.wantErr {
 				t.Errorf("error = %q\nwant    %q", err, tt.wantErr)
 			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q shows a secret", err)
+			}
 		})
+	}
+}
+
+// TestSensitiveOptions walks every option of every backend compiled in:
+// what rclone treats as a password, or as sensitive and not a mere name,
+// is refused inline; names stay allowed, so an ordinary sftp target needs
+// no file for its host and user.
+func TestSensitiveOptions(t *testing.T) {
+	refused := map[string]bool{}
+	for _, typ := range Supported() {
+		ri, err := fs.Find(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, opt := range ri.Options {
+			if !opt.Sensitive && !opt.IsPassword {
+				continue
+			}
+			target := config.Target{Type: typ, Path: "bucket", Options: map[string]any{opt.Name: "x"}}
+			if typ == "s3" {
+				target.Options["provider"] = "AWS"
+			}
+			err := Check("t", target)
+			var ce *config.Error
+			gotRefused := errors.As(err, &ce) && ce.Key == "targets.t.options."+opt.Name && strings.Contains(err.Error(), "secret_files")
+			if gotRefused == identifiers[opt.Name] && !opt.IsPassword {
+				t.Errorf("%s option %s: refused = %v, identifier = %v (err: %v)", typ, opt.Name, gotRefused, identifiers[opt.Name], err)
+			}
+			if opt.IsPassword && !gotRefused {
+				t.Errorf("%s option %s is a password and was accepted inline (err: %v)", typ, opt.Name, err)
+			}
+			if gotRefused {
+				refused[typ+"."+opt.Name] = true
+			}
+		}
+	}
+	for _, want := range []string{"s3.secret_access_key", "s3.session_token", "sftp.pass", "sftp.key_pem", "sftp.key_file_pass", "webdav.pass", "webdav.bearer_token", "b2.key", "azureblob.key", "azureblob.sas_url", "gcs.service_account_credentials", "crypt.password"} {
+		if !refused[want] {
+			t.Errorf("%s is accepted inline", want)
+		}
+	}
+	for _, allowed := range []string{"host", "user"} {
+		if err := Check("nas", config.Target{Type: "sftp", Options: map[string]any{allowed: "x"}}); err != nil {
+			t.Errorf("sftp %s inline: %v", allowed, err)
+		}
 	}
 }
