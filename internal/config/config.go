@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -35,13 +36,17 @@ const DefaultMaxDumpAge = time.Hour
 
 // Config is the whole configuration file.
 type Config struct {
-	DumpDir     string            `toml:"dump_dir"`
-	Compression string            `toml:"compression"`
-	Host        string            `toml:"host"`
-	MaxDumpAge  Duration          `toml:"max_dump_age"`
-	Encryption  Encryption        `toml:"encryption"`
-	Targets     map[string]Target `toml:"targets"`
-	Rclone      Rclone            `toml:"rclone"`
+	DumpDir     string   `toml:"dump_dir"`
+	Compression string   `toml:"compression"`
+	Host        string   `toml:"host"`
+	MaxDumpAge  Duration `toml:"max_dump_age"`
+	// StallTimeout is how long a target's upload may make no progress
+	// before push drops that target, so one hung disk or server cannot
+	// hold up the others until the unit's own timeout.
+	StallTimeout Duration          `toml:"stall_timeout"`
+	Encryption   Encryption        `toml:"encryption"`
+	Targets      map[string]Target `toml:"targets"`
+	Rclone       Rclone            `toml:"rclone"`
 
 	// PruneOnHost false makes prune refuse to run here: for append-only
 	// setups where the host's credentials cannot delete and prune runs
@@ -106,6 +111,15 @@ type Status struct {
 	MaxAge Duration `toml:"max_age"`
 }
 
+// DefaultStallTimeout is long enough for a slow link to send a chunk and
+// short enough that a hung target is noticed well within a nightly window.
+const DefaultStallTimeout = 10 * time.Minute
+
+// MinStallTimeout is the shortest stall_timeout accepted: below a second,
+// an ordinary pause (a server flushing, a TLS handshake) would drop a
+// healthy target.
+const MinStallTimeout = time.Second
+
 // DefaultIncompleteGrace is how long an archive may lack its manifest
 // before prune treats it as a dead upload.
 const DefaultIncompleteGrace = 24 * time.Hour
@@ -139,6 +153,10 @@ type Target struct {
 	Options     map[string]any    `toml:"options"`
 	SecretFiles map[string]string `toml:"secret_files"`
 	Remote      string            `toml:"remote"`
+	// RequireMount makes push fail the target unless Path is a mount
+	// point (type "local" only): a backup disk that is not mounted would
+	// otherwise be written to the disk it protects against.
+	RequireMount bool `toml:"require_mount"`
 }
 
 // Rclone holds settings for rclone as a whole.
@@ -148,6 +166,19 @@ type Rclone struct {
 
 // Duration is a time.Duration written as a Go duration string ("1h30m").
 type Duration struct{ time.Duration }
+
+// UnmarshalTOML parses a Go duration string. A bare number is refused
+// rather than guessed at: 3600 reads as seconds to a person and as
+// nanoseconds to Go.
+func (d *Duration) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		return d.UnmarshalText([]byte(v))
+	case int64, float64:
+		return fmt.Errorf("%v is a bare number: write a duration as a string with its unit, like \"1h\" or \"90m\"", v)
+	}
+	return errors.New("must be a duration string like \"1h\" or \"90m\"")
+}
 
 // UnmarshalText parses a Go duration string.
 func (d *Duration) UnmarshalText(b []byte) error {
@@ -207,11 +238,7 @@ func Parse(data []byte) (*Config, error) {
 	var c Config
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
 	if err != nil {
-		var perr toml.ParseError
-		if errors.As(err, &perr) {
-			return nil, &Error{Msg: fmt.Sprintf("line %d: %s", perr.Position.Line, perr.Message)}
-		}
-		return nil, &Error{Msg: err.Error()}
+		return nil, decodeError(err)
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		for _, k := range undecoded {
@@ -244,6 +271,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.MaxDumpAge.Duration == 0 {
 		c.MaxDumpAge.Duration = DefaultMaxDumpAge
+	}
+	if c.StallTimeout.Duration == 0 {
+		c.StallTimeout.Duration = DefaultStallTimeout
 	}
 	if c.Retention.IncompleteGrace.Duration == 0 {
 		c.Retention.IncompleteGrace.Duration = DefaultIncompleteGrace
@@ -298,18 +328,43 @@ func (c *Config) Validate() error {
 			return errorf(p.key, "%q must be an absolute path", p.path)
 		}
 	}
+	if d := c.StallTimeout.Duration; d < MinStallTimeout {
+		return errorf("stall_timeout", "%s is shorter than %s: an ordinary pause would drop a healthy target", d, MinStallTimeout)
+	}
 	if g := c.Retention.IncompleteGrace.Duration; g < MinIncompleteGrace {
 		return errorf("retention.incomplete_grace", "%s is shorter than %s: an archive without its manifest that young may be an upload still running, and prune would delete it under the upload", g, MinIncompleteGrace)
 	}
 	if c.Drill.IdentityFile != "" && c.Drill.PassphraseFile != "" {
 		return errorf("drill.passphrase_file", "cannot be combined with drill.identity_file")
 	}
+	for _, n := range []struct {
+		key string
+		n   int
+	}{
+		{"keep_last", c.Retention.KeepLast},
+		{"hourly", c.Retention.Hourly},
+		{"daily", c.Retention.Daily},
+		{"weekly", c.Retention.Weekly},
+		{"monthly", c.Retention.Monthly},
+		{"yearly", c.Retention.Yearly},
+	} {
+		if n.n < 0 {
+			return errorf("retention."+n.key, "is %d, must be zero or more", n.n)
+		}
+	}
 	if c.Retention.Policy != (retention.Policy{}) {
 		if err := c.Retention.Policy.Validate(); err != nil {
 			return errorf("retention", "%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
-	return nil
+	if hasPassword(c.Drill.Connection) {
+		// The string is not repeated: it holds the password.
+		return errorf("drill.connection", "holds a password: keep passwords out of the config (use passfile=/path, or ~/.pgpass)")
+	}
+	if err := c.checkPlaces(); err != nil {
+		return err
+	}
+	return c.checkFiles()
 }
 
 func (e Encryption) validate() error {
@@ -352,8 +407,10 @@ func (t Target) validate(name string, rc Rclone) error {
 			return errorf(key+".remote", "needs rclone.config_file")
 		}
 	}
-	if _, err := t.StringOptions(); err != nil {
-		return errorf(key+".options", "%v", err)
+	for _, k := range sortedKeys(t.Options) {
+		if _, ok := optionString(t.Options[k]); !ok {
+			return errorf(key+".options."+k, "must be a string, number or boolean")
+		}
 	}
 	for opt, path := range t.SecretFiles {
 		if !strings.HasPrefix(path, "/") {
@@ -366,6 +423,20 @@ func (t Target) validate(name string, rc Rclone) error {
 	if strings.Contains(t.Path, "..") {
 		return errorf(key+".path", "%q must not contain \"..\"", t.Path)
 	}
+	if t.RequireMount && t.Type != "local" {
+		return errorf(key+".require_mount", "only a target of type \"local\" can require a mount")
+	}
+	if t.Type == "local" {
+		// rclone takes an empty or relative path from the working
+		// directory, which is / under systemd: the backup would land on
+		// the root disk.
+		switch {
+		case t.Path == "":
+			return errorf(key+".path", "a local target needs an absolute path")
+		case !filepath.IsAbs(t.Path):
+			return errorf(key+".path", "%q must be an absolute path", t.Path)
+		}
+	}
 	return nil
 }
 
@@ -375,20 +446,27 @@ func (t Target) validate(name string, rc Rclone) error {
 func (t Target) StringOptions() (map[string]string, error) {
 	out := make(map[string]string, len(t.Options))
 	for k, v := range t.Options {
-		switch v := v.(type) {
-		case string:
-			out[k] = v
-		case bool:
-			out[k] = strconv.FormatBool(v)
-		case int64:
-			out[k] = strconv.FormatInt(v, 10)
-		case float64:
-			out[k] = strconv.FormatFloat(v, 'f', -1, 64)
-		default:
+		s, ok := optionString(v)
+		if !ok {
 			return nil, fmt.Errorf("%s: value must be a string, number or boolean", k)
 		}
+		out[k] = s
 	}
 	return out, nil
+}
+
+func optionString(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	}
+	return "", false
 }
 
 // TargetNames returns the target names in a stable order.
