@@ -68,6 +68,8 @@ server is [drill] connection (a libpq connection string or
 postgresql:// URI; keys it leaves out, and all when it is empty, come from
 libpq's PG* environment). The database "all" (pg_dumpall) is skipped: it
 cannot be restored into one scratch database; verify --identity reads it.
+Archives stamped more than 5 minutes in the future (a host clock that was
+ahead; status warns about them) are never drilled: their age is unknown.
 
 ` + exitStatusHelp + `
    A drill that fails leaves no scratch database behind and exits 1, naming
@@ -120,7 +122,6 @@ func runDrill(ctx context.Context, opts drillOptions) error {
 		return &config.Error{Key: "drill.connection", Msg: err.Error()}
 	}
 	host := resolveHost(cfg, opts.host)
-	cutoff := opts.now.Add(-time.Duration(opts.age) * 24 * time.Hour)
 	listings, opened := listTargets(ctx, cfg, opts.target, host, opts.database)
 	defer opened.Close()
 
@@ -141,7 +142,7 @@ func runDrill(ctx context.Context, opts drillOptions) error {
 			}
 			continue
 		}
-		rep, err := drillDatabase(ctx, opts, drillRequest{db: db, host: host, cutoff: cutoff, listings: listings, ids: ids, env: env})
+		rep, err := drillDatabase(ctx, opts, drillRequest{db: db, host: host, listings: listings, ids: ids, env: env})
 		if rep != nil {
 			reports = append(reports, drillJSON{Report: rep, DurationSeconds: rep.Duration.Seconds(), OK: rep.OK()})
 			if !opts.json {
@@ -167,7 +168,6 @@ func runDrill(ctx context.Context, opts drillOptions) error {
 
 type drillRequest struct {
 	db, host string
-	cutoff   time.Time
 	listings []targetListing
 	ids      []age.Identity
 	env      []string
@@ -190,7 +190,7 @@ func drillDatabase(ctx context.Context, opts drillOptions, req drillRequest) (*d
 }
 
 func drillOne(ctx context.Context, opts drillOptions, req drillRequest) (*drill.Report, job.TargetReport, error) {
-	l, e, found := pickDrillArchive(req.listings, req.db, req.cutoff)
+	l, e, found := pickDrillArchive(req.listings, req.db, opts.now, opts.age)
 	if !found {
 		what := "no complete archive"
 		if opts.age > 0 {
@@ -200,7 +200,15 @@ func drillOne(ctx context.Context, opts drillOptions, req drillRequest) (*drill.
 		if req.db == "" {
 			of = "of any database"
 		}
-		return nil, job.TargetReport{}, fmt.Errorf("%s %s from host %q on any target", what, of, req.host)
+		var all []archive.Entry
+		for _, l := range req.listings {
+			all = append(all, l.entriesOf(req.db)...)
+		}
+		note := ""
+		if n, newest := inFuture(all, opts.now); n > 0 {
+			note = fmt.Sprintf(": %d stamped in the future passed over (the newest %s)", n, newest.Name.Stamp())
+		}
+		return nil, job.TargetReport{}, fmt.Errorf("%s %s from host %q on any target%s", what, of, req.host, note)
 	}
 	tr := job.TargetReport{Target: l.name}
 	prev, err := drill.LoadRecord(opts.cfg.Drill.StateDir, req.host, req.db)
@@ -228,23 +236,30 @@ func drillOne(ctx context.Context, opts drillOptions, req drillRequest) (*drill.
 	return rep, tr, nil
 }
 
-// pickDrillArchive finds the newest complete archive of db dated at or
-// before cutoff; of copies with the same time, the first target's.
-func pickDrillArchive(listings []targetListing, db string, cutoff time.Time) (targetListing, archive.Entry, bool) {
-	var bestL targetListing
-	var best archive.Entry
-	found := false
+// pickDrillArchive finds the newest complete archive of db at least
+// ageDays old at now; of copies with the same time, the first target's.
+// With ageDays 0 that is archive.Latest: an archive stamped a little ahead
+// (clocks differ) counts, one stamped further in the future does not.
+func pickDrillArchive(listings []targetListing, db string, now time.Time, ageDays int) (targetListing, archive.Entry, bool) {
+	cutoff := now.Add(-time.Duration(ageDays) * 24 * time.Hour)
+	var candidates []archive.Entry
 	for _, l := range listings {
 		for _, e := range l.entriesOf(db) {
-			if !e.Complete || e.Name.Time.After(cutoff) {
-				continue
-			}
-			if !found || e.Name.Time.After(best.Name.Time) {
-				bestL, best, found = l, e, true
+			if ageDays == 0 || !e.Name.Time.After(cutoff) {
+				candidates = append(candidates, e)
 			}
 		}
 	}
-	return bestL, best, found
+	e, ok := archive.Latest(candidates, now)
+	if !ok {
+		return targetListing{}, archive.Entry{}, false
+	}
+	for _, l := range listings {
+		if l.name == e.Target {
+			return l, e, true
+		}
+	}
+	return targetListing{}, archive.Entry{}, false
 }
 
 func printDrill(w io.Writer, r *drill.Report, now time.Time) {

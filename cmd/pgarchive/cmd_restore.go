@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -32,6 +33,7 @@ type restoreOptions struct {
 	into           string
 	jobs           int
 	clean          bool
+	now            time.Time // what --at latest is the latest at
 	stdout         io.Writer
 }
 
@@ -43,6 +45,11 @@ func newRestoreCommand() *cli.Command {
 		Description: `Finds the newest complete archive of the database (or the one taken --at a
 time) on the first target that has it, decrypts it and checks it against its
 manifest as it streams.
+
+--at latest passes over archives stamped more than 5 minutes in the future
+(pushed while the host's clock was ahead; status warns about them): such a
+stamp says nothing about how recent the archive is. Name one with --at STAMP
+to restore it anyway.
 
 --output writes the dump file exactly as services.postgresqlBackup wrote it
 (still compressed); - is stdout. A file is written beside PATH under a
@@ -70,7 +77,7 @@ The connection comes from libpq's usual PG* environment (PGHOST, PGUSER, ...).
 			if err := requireFlag(c, "database"); err != nil {
 				return err
 			}
-			cfg, err := loadConfig(c)
+			cfg, now, err := loadConfigAndClock(c)
 			if err != nil {
 				return err
 			}
@@ -78,7 +85,7 @@ The connection comes from libpq's usual PG* environment (PGHOST, PGUSER, ...).
 				cfg: cfg, host: c.String("host"), database: c.String("database"), at: c.String("at"),
 				target: c.String("target"), identity: c.String("identity"), passphraseFile: c.String("passphrase-file"),
 				output: c.String("output"), into: c.String("into"), jobs: c.Int("jobs"), clean: c.Bool("clean"),
-				stdout: c.App.Writer,
+				now: now, stdout: c.App.Writer,
 			})
 		},
 	}
@@ -113,7 +120,7 @@ func runRestore(ctx context.Context, opts restoreOptions) error {
 	if host == "" {
 		host = opts.cfg.Host
 	}
-	t, entry, err := findArchive(ctx, opts.cfg, host, opts.database, opts.at, opts.target)
+	t, entry, err := findArchive(ctx, opts.cfg, host, opts.database, opts.at, opts.target, opts.now)
 	if err != nil {
 		return err
 	}
@@ -167,16 +174,17 @@ func otherCopyHint(opts restoreOptions, used string, err error) error {
 
 // findArchive picks the archive to restore: the newest complete one (or
 // the one at the given time) over the targets in config order; the first
-// target holding it wins.
-func findArchive(ctx context.Context, cfg *config.Config, host, db, at, only string) (*target.Target, archive.Entry, error) {
+// target holding it wins. Latest is as of now: archives stamped beyond
+// archive.FutureTolerance after it are passed over.
+func findArchive(ctx context.Context, cfg *config.Config, host, db, at, only string, now time.Time) (*target.Target, archive.Entry, error) {
 	wantLatest := at == "latest"
-	var wantTime archive.Name
+	var wantTime time.Time
 	if !wantLatest {
 		t, err := archive.ParseStamp(at)
 		if err != nil {
 			return nil, archive.Entry{}, usagef("--at: %v", err)
 		}
-		wantTime.Time = t
+		wantTime = t
 	}
 	ts := job.OpenTargets(ctx, cfg, only)
 	defer ts.Close()
@@ -185,39 +193,64 @@ func findArchive(ctx context.Context, cfg *config.Config, host, db, at, only str
 	for _, f := range failed {
 		errs = append(errs, fmt.Sprintf("%s: %v", f.Target, f.Err))
 	}
-	var best *archive.Entry
-	var bestTarget *target.Target
+	var candidates []archive.Entry
+	byName := map[string]*target.Target{}
 	for _, t := range targets {
 		entries, err := archive.List(ctx, t, host, db)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
 		}
-		for i := range entries {
-			e := entries[i]
-			if !e.Complete {
-				continue
-			}
-			if !wantLatest && !e.Name.Time.Equal(wantTime.Time) {
-				continue
-			}
-			if best == nil || e.Name.Time.After(best.Name.Time) {
-				best, bestTarget = &e, t
+		byName[t.Name] = t
+		for _, e := range entries {
+			if wantLatest || e.Name.Time.Equal(wantTime) {
+				candidates = append(candidates, e)
 			}
 		}
 	}
-	if best == nil {
+	asOf := now
+	if !wantLatest {
+		// Named explicitly: the stamp is what was asked for, however far
+		// ahead of now it lies.
+		asOf = wantTime
+	}
+	best, ok := archive.Latest(candidates, asOf)
+	if !ok {
 		what := "no complete archive"
 		if !wantLatest {
 			what = "no complete archive at " + at
 		}
-		err := fmt.Errorf("%s of database %q from host %q on any target", what, db, host)
+		err := fmt.Errorf("%s of database %q from host %q on any target%s", what, db, host, futureNote(candidates, now, wantLatest))
 		if len(errs) > 0 {
 			err = fmt.Errorf("%w (and some targets could not be read: %s)", err, joinLines(errs))
 		}
 		return nil, archive.Entry{}, hintError{err, "`pgarchive list` shows what each target holds; --host picks another host's archives"}
 	}
-	return bestTarget, *best, nil
+	if n, newest := inFuture(candidates, now); wantLatest && n > 0 {
+		logger().Warn(fmt.Sprintf("restore: %d archive(s) stamped in the future passed over, the newest %s; --at %s restores it",
+			n, newest.Name.Stamp(), newest.Name.Stamp()), "database", db)
+	}
+	return byName[best.Target], best, nil
+}
+
+// futureNote says why nothing was found where that is not plain: for
+// --at latest, which archives it passed over for their future stamps and
+// how to get one anyway; for --at STAMP, that only a manifest is left.
+// "" when there is nothing to add.
+func futureNote(candidates []archive.Entry, now time.Time, latest bool) string {
+	if !latest {
+		for _, e := range candidates {
+			if e.Missing {
+				return fmt.Sprintf(": on %s only its manifest is left, the object is gone", e.Target)
+			}
+		}
+		return ""
+	}
+	n, newest := inFuture(candidates, now)
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(": %d stamped in the future passed over (the newest %s; restore it with --at %s)", n, newest.Name.Stamp(), newest.Name.Stamp())
 }
 
 // writeOutput copies the plaintext to stdout, or to a file that appears

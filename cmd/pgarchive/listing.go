@@ -99,16 +99,20 @@ func (l targetListing) missingOf(db string) []archive.Entry {
 	return out
 }
 
-// inFuture counts the complete entries stamped in the future at now
-// (archive.Entry.InFuture) and returns the newest of them.
+// inFuture counts the complete archives stamped in the future at now
+// (archive.Entry.InFuture), copies on several targets once, and returns
+// the newest of them.
 func inFuture(entries []archive.Entry, now time.Time) (n int, newest archive.Entry) {
+	seen := map[string]bool{}
 	for _, e := range entries {
-		if e.Complete && e.InFuture(now) {
-			if n == 0 || e.Name.Time.After(newest.Name.Time) {
-				newest = e
-			}
-			n++
+		if !e.Complete || !e.InFuture(now) || seen[e.Name.Object()] {
+			continue
 		}
+		seen[e.Name.Object()] = true
+		if n == 0 || e.Name.Time.After(newest.Name.Time) {
+			newest = e
+		}
+		n++
 	}
 	return n, newest
 }
