@@ -51,7 +51,7 @@ func TestBadInputsAreRefused(t *testing.T) {
 		{"zstd dump, gzip config", "", []string{"push", "--database", "forge", "--file", filepath.Join(zstdDir, "forge.sql.zstd")}, 1, "not gzip-compressed"},
 		{"not a dump", "", []string{"push", "--database", "forge", "--file", notDump}, 1, "not pg_dump"},
 		{"unreadable secret file", configFile(t, goodDir, "gzip", enc, target,
-			"[targets.s3]\ntype = \"s3\"\npath = \"b\"\nsecret_files = { secret_access_key = \"/nonexistent/s3-key\" }\n"),
+			"[targets.s3]\ntype = \"s3\"\npath = \"b\"\noptions = { provider = \"Minio\", endpoint = \"http://127.0.0.1:1\" }\nsecret_files = { secret_access_key = \"/nonexistent/s3-key\" }\n"),
 			[]string{"push", "--database", "forge"}, 1, "targets.s3.secret_files.secret_access_key"},
 		{"unreadable passphrase file", configFile(t, goodDir, "gzip", "passphrase_file = \"/nonexistent/pass\"", target),
 			[]string{"push", "--database", "forge"}, 1, "encryption.passphrase_file"},
