@@ -202,3 +202,77 @@ func TestLines(t *testing.T) {
 		t.Errorf("Lines = %q", got)
 	}
 }
+
+func TestHasPassword(t *testing.T) {
+	for _, tt := range []struct {
+		conn string
+		want bool
+	}{
+		{"", false},
+		{"host=/run/postgresql user=postgres", false},
+		{"host=db passfile=/run/secrets/pgpass", false},
+		{"host=db user=password", false},
+		{"application_name='password=x' host=db", false},
+		{`application_name=a\ password=x`, false},
+		{"postgresql://drill@db:5432/postgres", false},
+		{"postgresql://db/postgres?passfile=/run/pgpass", false},
+		{"postgresql:///postgres?host=%2Frun%2Fpostgresql", false},
+		{"host=db password=x", true},
+		{"password = 'a b' host=db", true},
+		{"host=db\tpassword\t=\tx", true},
+		{"host = db junk password=x", true},
+		{"postgresql://drill:x@db/postgres", true},
+		{"postgres://drill:@db", true},
+		{"postgresql://db/postgres?sslmode=require&password=x", true},
+		{"postgresql://db?pass%77ord=x", true},
+	} {
+		if got := hasPassword(tt.conn); got != tt.want {
+			t.Errorf("hasPassword(%q) = %v, want %v", tt.conn, got, tt.want)
+		}
+	}
+}
+
+// Targets that only look alike must not be taken for one place.
+func TestDistinctPlacesPass(t *testing.T) {
+	src := minimal + `
+[targets.usb2]
+type = "local"
+path = "/srv/backup2"
+[targets.s3a]
+type = "s3"
+path = "bucket/pg"
+options = { provider = "Minio", endpoint = "https://a.example" }
+[targets.s3b]
+type = "s3"
+path = "bucket/pg"
+options = { provider = "Minio", endpoint = "https://b.example" }
+[targets.s3c]
+type = "s3"
+path = "bucket/pg2"
+options = { provider = "Minio", endpoint = "https://a.example" }
+[targets.nas]
+type = "sftp"
+path = "pg"
+options = { host = "nas", port = 22 }
+[targets.nas2]
+type = "sftp"
+path = "pg"
+options = { host = "nas", port = 2222 }
+[targets.nas3]
+type = "sftp"
+path = "/pg"
+options = { host = "nas" }
+[targets.sealed]
+type = "crypt"
+options = { remote = "/srv/backup" }
+[targets.r1]
+remote = "offsite:pg"
+[targets.r2]
+remote = "offsite:/pg"
+[rclone]
+config_file = "/etc/rclone.conf"
+`
+	if _, err := Parse([]byte(src)); err != nil {
+		t.Fatal(err)
+	}
+}
