@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,9 +51,14 @@ read through pg_restore (from PATH).
 at least one: a choice that stays the same all (UTC) day and changes the
 next, so a daily --sample 5 walks through the archives over time.
 
+A manifest whose object is gone (deleted by hand, lost by the target) is a
+bad archive too, whatever --sample says: nothing is left to restore.
+
 ` + exitStatusHelp + `
    Every bad archive is named, with what is wrong with it, and makes the
-   exit 1; so does a target that cannot be listed.`,
+   exit 1; so does a target that cannot be listed, and a selection that
+   matched no archive at all (a mistyped --host or --database checks
+   nothing, which must not pass for success).`,
 		Flags: append(selectionFlags(),
 			&cli.Float64Flag{Name: "sample", Value: 100, Usage: "check this `PERCENT` of each database's archives, at least one"},
 			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE`: also decrypt and read the dump"},
@@ -81,7 +87,9 @@ type verifyRow struct {
 	Size     int64  `json:"size"`
 	Checked  string `json:"checked"`
 	OK       bool   `json:"ok"`
-	Error    string `json:"error,omitempty"`
+	// Missing is set for a manifest whose object is gone.
+	Missing bool   `json:"missing,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 func runVerify(ctx context.Context, opts verifyOptions) error {
@@ -108,16 +116,29 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 			logger().Warn("verify: target not listed", "target", l.name, "error", l.err.Error())
 		}
 	}
+	noMatch := verifyNoMatch(ctx, listings, host, opts.database, opts.target)
+	if noMatch != nil {
+		failures = append(failures, noMatch.Error())
+	}
 	rows := []verifyRow{}
 	checked, bad := 0, 0
-	for _, db := range databasesIn(listings, opts.database) {
-		var all []archive.Entry
+	for _, db := range databaseNames(listings, opts.database, true) {
+		// order is what the listings hold of db, target by target, oldest
+		// first: the complete archives (all, which --sample draws from)
+		// and the manifests whose object is gone, reported whatever the
+		// sample since they cost nothing to find.
+		var all, order []archive.Entry
 		byTarget := map[string]targetListing{}
 		for _, l := range listings {
 			byTarget[l.name] = l
-			for _, e := range l.entriesOf(db) {
-				if e.Complete {
+			for _, e := range l.entries {
+				switch {
+				case e.Name.Database != db:
+				case e.Missing:
+					order = append(order, e)
+				case e.Complete:
 					all = append(all, e)
+					order = append(order, e)
 				}
 			}
 		}
@@ -125,21 +146,36 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 		if opts.sample < 100 {
 			selected = verify.Sample(all, opts.sample, opts.now)
 		}
+		picked := map[string]bool{}
+		for _, e := range selected {
+			picked[e.Target+"\x00"+e.Name.Object()] = true
+		}
 		run := job.Start(ctx, cfg, "verify", db)
 		reports := map[string]*job.TargetReport{}
 		rep := job.Report{Database: db}
+		if noMatch != nil {
+			rep.Err = noMatch
+		}
 		for _, l := range listings {
 			reports[l.name] = &job.TargetReport{Target: l.name}
 			if l.err != nil {
 				reports[l.name].Failed, reports[l.name].Err = 1, l.err
 			}
 		}
-		for _, e := range selected {
-			res := verify.Archive(ctx, byTarget[e.Target].target, e, vopts)
+		for _, e := range order {
+			if !e.Missing && !picked[e.Target+"\x00"+e.Name.Object()] {
+				continue
+			}
+			var res verify.Result
+			if e.Missing {
+				res = verify.Result{Entry: e, Checked: verify.Listing, Err: errMissingObject}
+			} else {
+				res = verify.Archive(ctx, byTarget[e.Target].target, e, vopts)
+			}
 			tr := reports[e.Target]
 			tr.Bytes += res.Bytes
 			checked++
-			row := verifyRow{Target: e.Target, Database: db, Object: e.Name.Object(), Size: e.Size, Checked: res.Checked, OK: res.Err == nil}
+			row := verifyRow{Target: e.Target, Database: db, Object: e.Name.Object(), Size: e.Size, Checked: res.Checked, OK: res.Err == nil, Missing: e.Missing}
 			if res.Err != nil {
 				bad++
 				tr.Failed++
@@ -168,7 +204,7 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 		if err := enc.Encode(rows); err != nil {
 			return err
 		}
-	} else {
+	} else if checked > 0 || noMatch == nil {
 		depth := "ciphertext only: no identity given"
 		if len(ids) > 0 {
 			depth = "decrypted and read to the end"
@@ -183,6 +219,76 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 	}
 	return nil
 }
+
+// verifyNoMatch returns the error for a selection that matched no archive,
+// or nil when it matched one, or when no target could be listed (that
+// failure is reported already, and says more). To say what is there
+// instead, it lists host's databases, or the hosts on the targets: more
+// listing, but only on this error path.
+func verifyNoMatch(ctx context.Context, listings []targetListing, host, database, only string) error {
+	nm := verify.NoMatch{Host: host, Database: database, Target: only}
+	listed := false
+	for _, l := range listings {
+		if l.err != nil {
+			continue
+		}
+		listed = true
+		for _, e := range l.entries {
+			if e.Complete || e.Missing {
+				return nil
+			}
+			nm.Incomplete++
+		}
+	}
+	if !listed {
+		return nil
+	}
+	if nm.Incomplete > 0 {
+		return nm
+	}
+	var dbs []string
+	if database != "" {
+		for _, l := range listings {
+			if l.target == nil {
+				continue
+			}
+			if es, err := archive.List(ctx, l.target, host, ""); err == nil {
+				for _, e := range es {
+					dbs = append(dbs, e.Name.Database)
+				}
+			}
+		}
+		if len(dbs) > 0 {
+			nm.Databases = sortedUnique(dbs)
+			return nm
+		}
+	}
+	for _, l := range listings {
+		if l.target == nil {
+			continue
+		}
+		if hs, err := archive.Hosts(ctx, l.target); err == nil {
+			nm.Hosts = append(nm.Hosts, hs...)
+			if nm.Hosts == nil {
+				nm.Hosts = []string{} // looked up: there are none
+			}
+		}
+	}
+	nm.Hosts = sortedUnique(nm.Hosts)
+	return nm
+}
+
+// sortedUnique sorts ss and drops repeats; nil stays nil.
+func sortedUnique(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
+	slices.Sort(ss)
+	return slices.Compact(ss)
+}
+
+// errMissingObject is what verify says of a manifest whose object is gone.
+var errMissingObject = errors.New("manifest without object: the object is gone, nothing to restore")
 
 func printVerifyRow(w io.Writer, r verifyRow) {
 	if r.OK {

@@ -19,6 +19,9 @@
 // The archive is streamed, never stored: memory use does not grow with
 // its size.
 //
+// NoMatch is the error of a run whose selection matched no archive at all:
+// a run that checked nothing has proved nothing.
+//
 // Sample picks the archives of a partial run (verify --sample): a fixed
 // share, the same all day and different the next, so a daily 5% check walks
 // through the archives over time.
@@ -45,6 +48,9 @@ const (
 	Ciphertext = "ciphertext"
 	// Full: ciphertext, then decryption, plaintext and the dump's end.
 	Full = "ciphertext, plaintext, dump"
+	// Listing: the listing alone, which showed a manifest whose object
+	// is gone; there is nothing left to read.
+	Listing = "listing"
 )
 
 // Options says how deep Archive checks.

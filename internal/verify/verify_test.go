@@ -203,3 +203,28 @@ func keys(es []archive.Entry) []string {
 	}
 	return out
 }
+
+func TestNoMatch(t *testing.T) {
+	tests := []struct {
+		m    NoMatch
+		want string
+	}{
+		{NoMatch{Host: "nosuchhost", Hosts: []string{"a", "b"}},
+			`no archives of host "nosuchhost" on any target (targets hold hosts: a, b)`},
+		{NoMatch{Host: "db1", Hosts: []string{}},
+			`no archives of host "db1" on any target (the targets hold no archives at all)`},
+		{NoMatch{Host: "db1", Target: "nas"},
+			`no archives of host "db1" on target "nas" (nothing matched --host, --database and --target)`},
+		{NoMatch{Host: "db1", Database: "forgee", Databases: []string{"forge", "ledger"}},
+			`no archives of database "forgee" of host "db1" on any target (host "db1" has databases: forge, ledger)`},
+		{NoMatch{Host: "x", Database: "forge", Hosts: []string{"db1"}},
+			`no archives of database "forge" of host "x" on any target (targets hold hosts: db1)`},
+		{NoMatch{Host: "db1", Database: "forge", Incomplete: 2},
+			`no complete archive of database "forge" of host "db1" on any target, only 2 incomplete (uploads that died or are still running)`},
+	}
+	for _, tt := range tests {
+		if got := tt.m.Error(); got != tt.want {
+			t.Errorf("got  %s\nwant %s", got, tt.want)
+		}
+	}
+}
