@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -43,6 +45,52 @@ type Info struct {
 	ModTime     time.Time
 	Compression string // gzip, zstd or none
 	Format      string // one of the Format constants
+	// Stamp is the file's identity when Inspect saw it; push compares it
+	// with the file before and after its read.
+	Stamp Stamp
+}
+
+// Stamp is what changes when a file is replaced or written to: its size,
+// modification and change times, device and inode. Two equal stamps taken
+// before and after a read mean nothing wrote the file in between (the
+// change time moves on every write, even one that restores the old
+// modification time).
+type Stamp struct {
+	Size    int64
+	ModTime time.Time
+	Ctime   time.Time
+	Dev     uint64
+	Inode   uint64
+}
+
+// StampOf returns the stamp of a file's FileInfo, as os.Stat or File.Stat
+// return it.
+func StampOf(fi os.FileInfo) Stamp {
+	st := Stamp{Size: fi.Size(), ModTime: fi.ModTime()}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		st.Ctime = time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec)
+		st.Dev = uint64(sys.Dev)
+		st.Inode = sys.Ino
+	}
+	return st
+}
+
+// Diff names what differs between two stamps of one file, "" when nothing.
+func (s Stamp) Diff(later Stamp) string {
+	var what []string
+	if s.Dev != later.Dev || s.Inode != later.Inode {
+		what = append(what, "replaced by another file")
+	}
+	if s.Size != later.Size {
+		what = append(what, fmt.Sprintf("size %d -> %d bytes", s.Size, later.Size))
+	}
+	if !s.ModTime.Equal(later.ModTime) {
+		what = append(what, "modification time moved")
+	}
+	if !s.Ctime.Equal(later.Ctime) {
+		what = append(what, "change time moved")
+	}
+	return strings.Join(what, ", ")
 }
 
 // sniffSize is how much decompressed content Inspect reads to recognise the
@@ -79,7 +127,7 @@ func Inspect(path, compression string, maxAge time.Duration, now time.Time) (Inf
 	if err != nil {
 		return Info{}, fmt.Errorf("dump %q: %w", path, err)
 	}
-	return Info{Path: path, Size: fi.Size(), ModTime: fi.ModTime(), Compression: compression, Format: format}, nil
+	return Info{Path: path, Size: fi.Size(), ModTime: fi.ModTime(), Compression: compression, Format: format, Stamp: StampOf(fi)}, nil
 }
 
 var (

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rclone/rclone/fs"
@@ -94,6 +97,11 @@ func Open(ctx context.Context, name string, t config.Target, rc config.Rclone) (
 	if root != "" && !strings.HasSuffix(root, "/") {
 		root += "/"
 	}
+	if ri.Name == "local" {
+		if err := checkLocalRoot(name, t); err != nil {
+			return nil, err
+		}
+	}
 	f, err := ri.NewFs(ctx, name, root, backendConfig(ri, opts))
 	if err != nil {
 		if errors.Is(err, fs.ErrorIsFile) {
@@ -101,7 +109,55 @@ func Open(ctx context.Context, name string, t config.Target, rc config.Rclone) (
 		}
 		return nil, redact(fmt.Errorf("target %q: %s backend: %w", name, t.Type, err), secrets)
 	}
-	return &Target{Name: name, desc: t.Type + ":" + t.Path, fs: f, localDisk: ri.Name == "local"}, nil
+	tg := &Target{Name: name, desc: t.Type + ":" + t.Path, fs: f, localDisk: ri.Name == "local"}
+	if !slices.Contains(rereadToHash, ri.Name) {
+		tg.confirmHash = f.Hashes().GetOne()
+	}
+	return tg, nil
+}
+
+// rereadToHash lists the backends that hash an object by reading all of it
+// again (on the server or here): Put confirms uploads there without a hash.
+var rereadToHash = []string{"local", "sftp", "ftp", "smb", "hdfs"}
+
+// checkLocalRoot fails a local target whose directory is not there, or
+// (require_mount) is not a mount point. rclone would create it, and a
+// backup meant for a USB disk or NFS share that is not mounted would land
+// on the very disk it protects against. pgarchive creates directories
+// only below the configured path, never the path itself.
+func checkLocalRoot(name string, t config.Target) error {
+	fi, err := os.Stat(t.Path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("target %q: directory %q does not exist: is the disk mounted? (pgarchive creates directories only below it)", name, t.Path)
+	case err != nil:
+		return fmt.Errorf("target %q: %w", name, err)
+	case !fi.IsDir():
+		return fmt.Errorf("target %q: path %q is a file, not a directory", name, t.Path)
+	}
+	if t.RequireMount {
+		mounted, err := isMountPoint(t.Path)
+		if err != nil {
+			return fmt.Errorf("target %q: %w", name, err)
+		}
+		if !mounted {
+			return fmt.Errorf("target %q: %q is not a mount point (require_mount = true): is the disk mounted?", name, t.Path)
+		}
+	}
+	return nil
+}
+
+// isMountPoint reports whether dir is the root of a mounted file system:
+// its device differs from its parent's, or it is the parent (/).
+func isMountPoint(dir string) (bool, error) {
+	var st, parent syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		return false, fmt.Errorf("stat %q: %w", dir, err)
+	}
+	if err := syscall.Stat(filepath.Join(dir, ".."), &parent); err != nil {
+		return false, fmt.Errorf("stat the parent of %q: %w", dir, err)
+	}
+	return st.Dev != parent.Dev || st.Ino == parent.Ino, nil
 }
 
 // libraryContext adds the rclone settings pgarchive wants for every backend

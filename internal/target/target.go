@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/rclone/rclone/fs"
+	"github.com/rclone/rclone/fs/hash"
 	"github.com/rclone/rclone/fs/operations"
 )
 
@@ -59,6 +60,11 @@ type Target struct {
 	// hash is checked against the stream. The manifest's SHA-256 and
 	// `pgarchive verify` cover every target either way.
 	localDisk bool
+	// confirmHash is the hash Put compares between the object it uploaded
+	// and the object the target then holds, for backends that serve it
+	// from metadata (object stores); hash.None where reading it would
+	// mean reading the whole object again (local disks, SFTP).
+	confirmHash hash.Type
 }
 
 // Entry is one object in a listing.
@@ -121,13 +127,51 @@ func (t *Target) Put(ctx context.Context, path string, r io.Reader, size int64) 
 		putCtx, ci = fs.AddConfig(ctx)
 		ci.IgnoreChecksum = true
 	}
-	obj, err := operations.RcatSize(putCtx, t.fs, path, io.NopCloser(in), size, time.Now(), nil)
+	modTime := time.Now()
+	obj, err := operations.RcatSize(putCtx, t.fs, path, io.NopCloser(in), size, modTime, nil)
 	if err == nil {
 		err = in.check(size)
 	}
 	if err != nil {
 		t.removeFailed(ctx, obj, path)
 		return t.errorf("put", path, err)
+	}
+	if err := t.confirm(ctx, path, obj, size, modTime); err != nil {
+		// Not removed: what is there now may be another writer's.
+		return t.errorf("put", path, err)
+	}
+	return nil
+}
+
+// ErrNotOurs is returned, wrapped, by Put when the object the target holds
+// after the upload is not the one Put wrote: another writer got there in
+// between, and its object is left alone.
+var ErrNotOurs = errors.New("object on the target is not the one this upload wrote")
+
+// confirm checks that the object at path is the one just uploaded (sent,
+// as the backend reported it): its size, the backend's own hash where it
+// serves one from metadata, and on local disks the modification time set
+// for this upload, which no other writer can have set to the nanosecond.
+func (t *Target) confirm(ctx context.Context, path string, sent fs.Object, size int64, modTime time.Time) error {
+	got, err := t.fs.NewObject(ctx, path)
+	if err != nil {
+		return fmt.Errorf("confirm the upload: %w", err)
+	}
+	if size >= 0 && got.Size() != size {
+		return fmt.Errorf("%w: it holds %d bytes, the upload was %d", ErrNotOurs, got.Size(), size)
+	}
+	if t.confirmHash != hash.None && sent != nil {
+		want, _ := sent.Hash(ctx, t.confirmHash)
+		have, err := got.Hash(ctx, t.confirmHash)
+		if err == nil && want != "" && have != "" && want != have {
+			return fmt.Errorf("%w: its %s is %s, the upload's was %s", ErrNotOurs, t.confirmHash, have, want)
+		}
+	}
+	if t.localDisk {
+		if d := got.ModTime(ctx).Sub(modTime).Abs(); d > time.Millisecond {
+			return fmt.Errorf("%w: its modification time is %s, the upload set %s", ErrNotOurs,
+				got.ModTime(ctx).Format(time.RFC3339Nano), modTime.Format(time.RFC3339Nano))
+		}
 	}
 	return nil
 }

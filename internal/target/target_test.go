@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgarchive/pgarchive/internal/config"
 )
@@ -233,7 +234,11 @@ func TestPutFailingInput(t *testing.T) {
 func TestList(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	tg := openLocal(t, filepath.Join(dir, "root"))
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tg := openLocal(t, root)
 
 	// Nothing there yet, not even the root.
 	for _, d := range []string{"", "nope", "h/db"} {
@@ -311,7 +316,11 @@ func TestOpenDeleteExists(t *testing.T) {
 func TestBadPaths(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	tg := openLocal(t, filepath.Join(dir, "root"))
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tg := openLocal(t, root)
 	for _, p := range []string{"", "/etc/passwd", "../escape", "a/../../b", "a//b", "./a", "a/"} {
 		if err := tg.Put(ctx, p, strings.NewReader("x"), 1); err == nil {
 			t.Errorf("Put(%q) succeeded", p)
@@ -380,5 +389,52 @@ func TestOpenAppliesDefaults(t *testing.T) {
 	}
 	if got, want := tg.String(), "minio (s3:bucket)"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// A local target whose directory is missing (a disk that is not mounted)
+// must fail, not be created on the disk underneath; require_mount refuses
+// a directory that is not a mount point.
+func TestLocalRootMustExist(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "usb", "pg")
+	_, err := Open(context.Background(), "usb", config.Target{Type: "local", Path: missing}, config.Rclone{})
+	if err == nil || !strings.Contains(err.Error(), "is the disk mounted?") {
+		t.Fatalf("Open of a missing directory: %v, want a hint about mounting", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open created %s: %v", missing, err)
+	}
+	_, err = Open(context.Background(), "usb", config.Target{Type: "local", Path: dir, RequireMount: true}, config.Rclone{})
+	if err == nil || !strings.Contains(err.Error(), "not a mount point") {
+		t.Fatalf("require_mount on a plain directory: %v, want it refused", err)
+	}
+	if _, err := Open(context.Background(), "root", config.Target{Type: "local", Path: "/proc", RequireMount: true}, config.Rclone{}); err != nil {
+		t.Errorf("require_mount on /proc, a mount point: %v", err)
+	}
+}
+
+// Put confirms that what the target holds afterwards is what it wrote: an
+// object another writer replaced (other size, or on a local disk another
+// modification time than this upload set) is not taken for this upload's.
+func TestConfirmTellsAnotherWritersObject(t *testing.T) {
+	tg := openLocal(t, t.TempDir())
+	data := randomBytes(t, 1<<20)
+	if err := tg.Put(context.Background(), "h/db/x.age", bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	obj, err := tg.fs.NewObject(context.Background(), "h/db/x.age")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt := obj.ModTime(context.Background())
+	if err := tg.confirm(context.Background(), "h/db/x.age", obj, int64(len(data)), mt); err != nil {
+		t.Errorf("confirm of the object as written: %v", err)
+	}
+	if err := tg.confirm(context.Background(), "h/db/x.age", obj, int64(len(data))+1, mt); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("confirm with another size = %v, want ErrNotOurs", err)
+	}
+	if err := tg.confirm(context.Background(), "h/db/x.age", obj, int64(len(data)), mt.Add(-time.Second)); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("confirm with another modification time = %v, want ErrNotOurs", err)
 	}
 }
