@@ -86,7 +86,7 @@ type listRow struct {
 
 func listJSON(t *testing.T, env []string, args ...string) []listRow {
 	t.Helper()
-	r := mustRun(t, env, append(args, "list", "--json")...)
+	r := mustRun(t, env, append([]string{"list", "--json"}, args...)...)
 	var rows []listRow
 	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
 		t.Fatalf("list --json: %v\n%s", err, r.stdout)

@@ -18,8 +18,8 @@ import (
 // Helpers for the tests of what operators watch: notify, dead-man pings,
 // metrics, status, sd_notify and the systemd units.
 
-// fakeDump writes <dir>/<db>.sql.gz: a small plain pg_dump script,
-// gzip-compressed, as services.postgresqlBackup names it. Push treats it as
+// fakeDump writes <dir>/<db>.sql.gz: a small plain pg_dump script that
+// ends as pg_dump ends one, gzip-compressed, as services.postgresqlBackup names it. Push treats it as
 // any dump; these tests are about what happens around the push.
 func fakeDump(t *testing.T, dir, db string, size int) string {
 	t.Helper()
@@ -28,6 +28,7 @@ func fakeDump(t *testing.T, dir, db string, size int) string {
 	for i := 0; sql.Len() < size; i++ {
 		fmt.Fprintf(&sql, "-- filler line %d of a fake dump of %s\n", i, db)
 	}
+	sql.WriteString("\n--\n-- PostgreSQL database dump complete\n--\n\n")
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	io.WriteString(zw, sql.String())
@@ -46,10 +47,16 @@ func brokenTarget(t *testing.T, name string) string {
 // deadSFTPTarget is an SFTP target on a loopback port nobody listens on:
 // a server that is down. Opening it fails, so it can be neither written nor
 // listed.
-func deadSFTPTarget(t *testing.T, name string) string {
+// passFile names the file holding its password, as the process that reads
+// the config sees it ("" writes one to a temporary directory).
+func deadSFTPTarget(t *testing.T, name, passFile string) string {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(deadAddr(t))
-	return fmt.Sprintf("[targets.%s]\ntype = \"sftp\"\npath = \"/srv/pg\"\noptions = { host = %q, port = %s, user = \"backup\", pass = \"x\" }\n", name, host, port)
+	pass := passFile
+	if pass == "" {
+		pass = writeFile(t, t.TempDir(), "sftp-pass", "x\n")
+	}
+	return fmt.Sprintf("[targets.%s]\ntype = \"sftp\"\npath = \"/srv/pg\"\noptions = { host = %q, port = %s, user = \"backup\" }\nsecret_files = { pass = %q }\n", name, host, port, pass)
 }
 
 // deadAddr returns a 127.0.0.1 address nobody listens on.

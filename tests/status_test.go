@@ -104,7 +104,7 @@ func TestStatusFreshStaleLagging(t *testing.T) {
 	}
 
 	// A target that cannot be read is a warning of its own.
-	nasGone := configFile(t, dumpDir, "gzip", ageRecipients(recipient), local, deadSFTPTarget(t, "nas"))
+	nasGone := configFile(t, dumpDir, "gzip", ageRecipients(recipient), local, deadSFTPTarget(t, "nas", ""))
 	if _, r := statusJSON(t, at(nasGone, "20261122T021500Z")); r.code != 1 || !strings.Contains(r.stderr, "target nas could not be listed") {
 		t.Errorf("unreadable target: %s", r)
 	}

@@ -57,7 +57,7 @@ func TestSystemdExecStartPostReadsCredentials(t *testing.T) {
 	root := bootstrapRoot(t)
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
-	for _, d := range []string{"dumps", "local", "units"} {
+	for _, d := range []string{"dumps", "local", "local/module", "local/namespaced", "units"} {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 		os.Chmod(filepath.Join(dir, d), 0o777) // the unit's user writes there
 	}

@@ -238,7 +238,7 @@ ExecStart=/usr/local/bin/pgarchive notify --unit %i
 const fakePgDump = `#!/bin/sh
 set -e
 db=$1
-printf -- '--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE t (i int);\n' | gzip > "/srv/test/dumps/$db.in-progress.sql.gz"
+printf -- '--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE t (i int);\n\n--\n-- PostgreSQL database dump complete\n--\n\n' | gzip > "/srv/test/dumps/$db.in-progress.sql.gz"
 mv "/srv/test/dumps/$db.in-progress.sql.gz" "/srv/test/dumps/$db.sql.gz"
 `
 
@@ -264,6 +264,7 @@ func TestSystemdOnFailureNotifies(t *testing.T) {
 	_, recipient := keypair(t, false)
 	writeFile(t, dir, "notify-urls", "# team channel\ngeneric+"+hook.URL()+"/hooks/tk_notify\n")
 	writeFile(t, dir, "hc-url", hook.URL()+"/ping/tk_ping\n")
+	writeFile(t, dir, "sftp-pass", "x\n")
 	config := fmt.Sprintf(`dump_dir = "/srv/test/dumps"
 compression = "gzip"
 host = "db1"
@@ -281,7 +282,7 @@ url_file = "/srv/test/hc-url"
 
 [metrics]
 textfile = "/srv/test/prom/pgarchive.prom"
-`, ageRecipients(recipient), localTarget("local", "/srv/test/local"), deadSFTPTarget(t, "offsite"))
+`, ageRecipients(recipient), localTarget("local", "/srv/test/local"), deadSFTPTarget(t, "offsite", "/srv/test/sftp-pass"))
 	writeFile(t, dir, "config.toml", config)
 	writeFile(t, dir, "units/postgresqlBackup-db1.service", fakeDumpUnit)
 	writeFile(t, dir, "units/pgarchive-notify@.service", notifyTemplate)

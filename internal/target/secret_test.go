@@ -125,10 +125,16 @@ func TestSecretPasswordObscured(t *testing.T) {
 		t.Fatal("raw file holds the plaintext")
 	}
 
-	inline := config.Target{Type: "crypt", Options: map[string]any{"remote": raw, "password": "correct horse battery staple"}}
-	tg2, err := Open(ctx, "sealed2", inline, config.Rclone{})
+	// The same password in a file without a trailing newline opens the
+	// same archive: only one newline is ever dropped, nothing else.
+	bare := filepath.Join(t.TempDir(), "pass-no-newline")
+	if err := os.WriteFile(bare, []byte("correct horse battery staple"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := config.Target{Type: "crypt", Options: map[string]any{"remote": raw}, SecretFiles: map[string]string{"password": bare}}
+	tg2, err := Open(ctx, "sealed2", other, config.Rclone{})
 	if err != nil {
-		t.Fatalf("Open inline: %v", err)
+		t.Fatalf("Open with the bare password file: %v", err)
 	}
 	if got := readAll(t, tg2, "db/plain-name.age"); string(got) != "plaintext content" {
 		t.Errorf("read back %q", got)

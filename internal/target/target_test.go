@@ -380,9 +380,13 @@ func TestBackendConfigDefaults(t *testing.T) {
 // is less than 5Mi"). With the bucket as the whole path, s3 makes no request
 // while it is built.
 func TestOpenAppliesDefaults(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "s3-key")
+	if err := os.WriteFile(secret, []byte("s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	target := config.Target{Type: "s3", Path: "bucket", Options: map[string]any{
-		"provider": "Minio", "endpoint": "http://127.0.0.1:1", "access_key_id": "k", "secret_access_key": "s",
-	}}
+		"provider": "Minio", "endpoint": "http://127.0.0.1:1", "access_key_id": "k",
+	}, SecretFiles: map[string]string{"secret_access_key": secret}}
 	tg, err := Open(context.Background(), "minio", target, config.Rclone{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
