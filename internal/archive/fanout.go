@@ -1,9 +1,11 @@
 package archive
 
 import (
+	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // broadcastDepth is how many chunks (about 64 KiB each, age's chunk size)
@@ -12,23 +14,41 @@ import (
 // others, and bounds memory at depth x chunk x targets.
 const broadcastDepth = 16
 
+// DefaultStallTimeout is how long a target may take to accept one chunk
+// before it is dropped, when the request does not say.
+const DefaultStallTimeout = 10 * time.Minute
+
 // broadcaster copies every write to every target's pipe, each target fed
 // by its own goroutine so targets write in parallel. A target whose pipe
-// fails drops out; a write fails only when no target is left.
+// fails, or that accepts nothing for the stall timeout, drops out; a write
+// fails only when no target is left.
 type broadcaster struct {
 	outs   []*broadcastOut
 	failed map[string]error
 	pool   sync.Pool
+
+	stall     time.Duration
+	watchStop chan struct{}
+	watchDone chan struct{}
 }
 
 type broadcastOut struct {
-	name string
-	pw   *io.PipeWriter
-	ch   chan *chunk
-	done chan struct{} // closed when the pipe failed
-	err  error         // the pipe's error, set before done is closed
-	dead bool          // seen by the writer as failed
-	wg   sync.WaitGroup
+	name   string
+	pw     *io.PipeWriter
+	cancel func() // ends the target's upload
+	ch     chan *chunk
+	wg     sync.WaitGroup
+
+	failOnce sync.Once
+	done     chan struct{} // closed once the target failed
+	err      error         // why, set before done is closed
+	stalled  atomic.Bool
+
+	// writing is when the pipe write under way began (unix nanoseconds),
+	// 0 while the feeder waits for the next chunk.
+	writing atomic.Int64
+
+	dead bool // seen by the writer as failed
 }
 
 // chunk is one write shared by all targets; refs counts the targets that
@@ -38,29 +58,92 @@ type chunk struct {
 	refs atomic.Int32
 }
 
-func newBroadcaster() *broadcaster {
-	return &broadcaster{pool: sync.Pool{New: func() any { return new(chunk) }}}
+// newBroadcaster returns a broadcaster that drops a target whose pipe
+// write has not been taken within stall.
+func newBroadcaster(stall time.Duration) *broadcaster {
+	if stall <= 0 {
+		stall = DefaultStallTimeout
+	}
+	b := &broadcaster{
+		pool:      sync.Pool{New: func() any { return new(chunk) }},
+		stall:     stall,
+		watchStop: make(chan struct{}),
+		watchDone: make(chan struct{}),
+	}
+	go b.watch()
+	return b
 }
 
-func (b *broadcaster) add(name string, pw *io.PipeWriter) {
-	o := &broadcastOut{name: name, pw: pw, ch: make(chan *chunk, broadcastDepth), done: make(chan struct{})}
+// add feeds a new target through pw; cancel is called if the target is
+// dropped, so its upload ends instead of waiting on a pipe nobody feeds.
+func (b *broadcaster) add(name string, pw *io.PipeWriter, cancel func()) *broadcastOut {
+	o := &broadcastOut{name: name, pw: pw, cancel: cancel, ch: make(chan *chunk, broadcastDepth), done: make(chan struct{})}
 	o.wg.Add(1)
 	go b.feed(o)
 	b.outs = append(b.outs, o)
+	return o
+}
+
+func (o *broadcastOut) fail(err error) {
+	o.failOnce.Do(func() {
+		o.err = err
+		close(o.done)
+		// Unblocks a pipe write the upload will never take, and tells the
+		// upload that its input failed.
+		o.pw.CloseWithError(err)
+		if o.cancel != nil {
+			o.cancel()
+		}
+	})
+}
+
+func (o *broadcastOut) failed() bool {
+	select {
+	case <-o.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (b *broadcaster) feed(o *broadcastOut) {
 	defer o.wg.Done()
 	for c := range o.ch {
-		if o.err == nil {
-			if _, err := o.pw.Write(c.data); err != nil {
-				o.err = err
-				close(o.done)
+		if !o.failed() {
+			o.writing.Store(time.Now().UnixNano())
+			_, err := o.pw.Write(c.data)
+			o.writing.Store(0)
+			if err != nil {
+				o.fail(err)
 			}
 		}
 		// After a failure keep draining, so the writer never blocks on a
 		// target that is gone.
 		b.release(c)
+	}
+}
+
+// watch drops every target whose pipe write has waited longer than the
+// stall timeout: an upload that neither reads nor fails (a server that
+// stopped answering, a hung NFS mount) would otherwise hold the others
+// back once its queue is full.
+func (b *broadcaster) watch() {
+	defer close(b.watchDone)
+	tick := time.NewTicker(min(max(b.stall/10, 10*time.Millisecond), time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-b.watchStop:
+			return
+		case now := <-tick.C:
+			for _, o := range b.outs {
+				began := o.writing.Load()
+				if began != 0 && now.Sub(time.Unix(0, began)) > b.stall && !o.failed() {
+					o.stalled.Store(true)
+					o.fail(fmt.Errorf("stalled: took no data for %s (stall_timeout)", b.stall))
+				}
+			}
+		}
 	}
 }
 
@@ -74,10 +157,9 @@ func (b *broadcaster) Write(p []byte) (int, error) {
 	live := 0
 	for _, o := range b.outs {
 		if !o.dead {
-			select {
-			case <-o.done:
+			if o.failed() {
 				b.markDead(o)
-			default:
+			} else {
 				live++
 			}
 		}
@@ -111,9 +193,9 @@ func (b *broadcaster) markDead(o *broadcastOut) {
 	b.failed[o.name] = o.err
 }
 
-// closeAll waits until every target has written what it was given, then
-// ends each pipe: with EOF when err is nil, else with err so the upload
-// fails instead of storing a short object.
+// closeAll waits until every target has written what it was given (or
+// was dropped), then ends each pipe: with EOF when err is nil, else with
+// err so the upload fails instead of storing a short object.
 func (b *broadcaster) closeAll(err error) {
 	for _, o := range b.outs {
 		close(o.ch)
@@ -121,7 +203,7 @@ func (b *broadcaster) closeAll(err error) {
 	for _, o := range b.outs {
 		o.wg.Wait()
 		switch {
-		case o.err != nil:
+		case o.failed():
 			if !o.dead {
 				b.markDead(o)
 			}
@@ -131,4 +213,6 @@ func (b *broadcaster) closeAll(err error) {
 			o.pw.Close()
 		}
 	}
+	close(b.watchStop)
+	<-b.watchDone
 }

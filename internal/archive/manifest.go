@@ -34,7 +34,22 @@ type DumpInfo struct {
 	SHA256      string    `json:"sha256"`
 	File        string    `json:"file"`
 	Modified    time.Time `json:"modified"`
+	// Check is the content check push made while reading the dump; nil in
+	// manifests written before pgarchive checked content, which count as
+	// before (good).
+	Check *ContentCheck `json:"check,omitempty"`
 }
+
+// ContentCheck records that the dump was whole when it was pushed: it
+// decompressed to its end and ended the way pg_dump ends a dump.
+type ContentCheck struct {
+	Passed  bool   `json:"passed"`
+	Checked string `json:"checked"` // what was checked, e.g. "gzip-stream,completion-line"
+}
+
+// Good reports whether the archive counts as a good restore point: its
+// dump passed the content check, or it predates the check.
+func (m *Manifest) Good() bool { return m.Dump.Check == nil || m.Dump.Check.Passed }
 
 // Digest is a size and SHA-256 (hex).
 type Digest struct {

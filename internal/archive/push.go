@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/internal/crypt"
 	"github.com/pgarchive/pgarchive/internal/dump"
+	"github.com/pgarchive/pgarchive/internal/dumpcheck"
 	"github.com/pgarchive/pgarchive/internal/logging"
 	"github.com/pgarchive/pgarchive/internal/target"
 )
@@ -30,10 +32,13 @@ type PushRequest struct {
 	Targets     []*target.Target
 	ToolVersion string
 	Log         *slog.Logger
-	// CheckTimeout bounds the write-once check per target (0: two
-	// minutes), so a server that accepts connections and then says nothing
-	// drops out instead of holding the stream to the others.
+	// CheckTimeout bounds the write-once check and the manifest write per
+	// target (0: two minutes), so a server that accepts connections and
+	// then says nothing drops out instead of holding up the others.
 	CheckTimeout time.Duration
+	// StallTimeout drops a target whose upload takes no data for this long
+	// (0: DefaultStallTimeout), so the others finish.
+	StallTimeout time.Duration
 	// Progress, if set, is called from the copy loop with the dump bytes
 	// read so far, after every chunk (32 KiB): throttle in the callback.
 	Progress func(plainBytes int64)
@@ -43,6 +48,9 @@ type PushRequest struct {
 type TargetResult struct {
 	Target string
 	Err    error // nil when object and manifest are both stored
+	// ClockBehind is how far the newest archive already on the target is
+	// stamped after this one: the host clock went back.
+	ClockBehind time.Duration
 }
 
 // PushResult is the outcome of a push on all targets.
@@ -78,12 +86,18 @@ func (r *PushResult) FailedError() error {
 		r.Name.Object(), len(failed), len(r.Results), strings.Join(parts, "; "), ok)
 }
 
-// Push reads the dump once, encrypts it, and streams the ciphertext to every
-// target at once, one stream each, then writes each target's manifest. A
-// target that fails drops out without stopping the others; its partial
-// object is removed (best effort) and, lacking a manifest, never counts as
-// an archive. The error return is for failures before any target is
-// written; per-target failures are in the result.
+// Push reads the dump once, checks that it is whole while it encrypts it,
+// and streams the ciphertext to every target at once, one stream each; then
+// it writes each target's manifest once the object there is confirmed to
+// be the one this push wrote. A target that fails or stalls drops out
+// without stopping the others; its partial object is removed (best effort)
+// and, lacking a manifest, never counts as an archive.
+//
+// A dump that fails its content check, or that changes while it is read,
+// is committed nowhere: every upload is aborted, and Push returns the
+// result (every target failed) with that error. Any other error return
+// comes before a target was written; per-target failures are in the
+// result.
 func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 	suffix, _ := config.DumpSuffix(req.Dump.Compression)
 	name, err := NewName(req.Host, req.Database, req.Time, suffix)
@@ -93,23 +107,42 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 	res := &PushResult{Name: name}
 	log := req.Log.With(logging.Database, req.Database, logging.Object, name.Object())
 
+	f, err := os.Open(req.Dump.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open dump: %w", err)
+	}
+	defer f.Close()
+	before, err := fileStamp(f)
+	if err != nil {
+		return nil, err
+	}
+	if diff := req.Dump.Stamp.Diff(before); diff != "" {
+		return nil, fmt.Errorf("dump %q changed since it was inspected (%s): is a dump still being written?", req.Dump.Path, diff)
+	}
+
 	// Write-once: a name already taken on a target (or unknowable) fails
-	// that target before anything is sent.
-	// All targets are asked at once, so one that answers slowly does not
-	// delay the others' check.
+	// that target before anything is sent. All targets are asked at once,
+	// so one that answers slowly does not delay the others' check.
 	var live []*target.Target
 	results := make(map[string]error, len(req.Targets))
 	free := make([]error, len(req.Targets))
+	newest := make([]time.Time, len(req.Targets))
 	var checks sync.WaitGroup
 	for i, t := range req.Targets {
 		checks.Add(1)
 		go func() {
 			defer checks.Done()
-			free[i] = checkFree(ctx, t, name, req.CheckTimeout)
+			free[i], newest[i] = checkFree(ctx, t, name, req.CheckTimeout)
 		}()
 	}
 	checks.Wait()
+	behind := make(map[string]time.Duration, len(req.Targets))
 	for i, t := range req.Targets {
+		if newest[i].After(name.Time) {
+			behind[t.Name] = newest[i].Sub(name.Time)
+			log.Warn("host clock is behind the newest archive on the target: check the clock (timedatectl)",
+				logging.Target, t.Name, "newest", newest[i].Format(TimeLayout))
+		}
 		if free[i] != nil {
 			results[t.Name] = free[i]
 			continue
@@ -121,11 +154,6 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(req.Dump.Path)
-	if err != nil {
-		return nil, fmt.Errorf("open dump: %w", err)
-	}
-	defer f.Close()
 
 	start := time.Now()
 	log.Info("pushing", "bytes", req.Dump.Size, "targets", len(live))
@@ -133,12 +161,13 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 	if req.Progress != nil {
 		src = &progressReader{r: f, fn: req.Progress}
 	}
-	plainSum, cipherSum, streamErr := stream(ctx, name.Object(), src, req.Dump.Size, enc, live, results)
+	sums, stalled, streamErr := stream(ctx, streamRequest{
+		object: name.Object(), src: src, file: f, path: req.Dump.Path, before: before,
+		dump: req.Dump, enc: enc, targets: live, stall: req.StallTimeout,
+	}, results)
 	if streamErr != nil {
 		for _, t := range live {
-			if results[t.Name] == nil {
-				results[t.Name] = streamErr
-			}
+			results[t.Name] = streamErr
 		}
 	} else {
 		res.Manifest = &Manifest{
@@ -153,33 +182,36 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 				Format:      req.Dump.Format,
 				Compression: req.Dump.Compression,
 				Size:        req.Dump.Size,
-				SHA256:      plainSum,
+				SHA256:      sums.plain,
 				File:        req.Dump.Path,
 				Modified:    req.Dump.ModTime.UTC(),
+				Check:       &ContentCheck{Passed: true, Checked: sums.check.Check},
 			},
-			Ciphertext: Digest{Size: enc.Size, SHA256: cipherSum},
+			Ciphertext: Digest{Size: enc.Size, SHA256: sums.cipher},
 			Encryption: Encryption{Kind: req.Recipients.Kind, Recipients: req.Recipients.Fingerprints},
 		}
 		body := res.Manifest.Marshal()
+		var commits sync.WaitGroup
+		var mu sync.Mutex
 		for _, t := range live {
 			if results[t.Name] != nil {
 				continue
 			}
-			// The manifest vouches for the object: make sure it is still
-			// there (a prune elsewhere may have taken it for a dead upload).
-			if ok, err := t.Exists(ctx, name.Object()); err != nil || !ok {
-				results[t.Name] = fmt.Errorf("object gone before its manifest was written: %v", errOr(err, errors.New("not found")))
-				continue
-			}
-			if err := t.Put(ctx, name.Manifest(), strings.NewReader(string(body)), int64(len(body))); err != nil {
-				results[t.Name] = fmt.Errorf("write manifest: %w", err)
-			}
+			commits.Add(1)
+			go func() {
+				defer commits.Done()
+				err := commit(ctx, t, name, body, req.CheckTimeout)
+				mu.Lock()
+				results[t.Name] = err
+				mu.Unlock()
+			}()
 		}
+		commits.Wait()
 	}
 
 	for _, t := range req.Targets {
 		err := results[t.Name]
-		res.Results = append(res.Results, TargetResult{Target: t.Name, Err: err})
+		res.Results = append(res.Results, TargetResult{Target: t.Name, Err: err, ClockBehind: behind[t.Name]})
 		tlog := log.With(logging.Target, t.Name)
 		if err != nil {
 			tlog.Error("push failed", "error", err.Error())
@@ -187,48 +219,115 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 			tlog.Info("pushed", "bytes", enc.Size, "duration", time.Since(start))
 		}
 	}
+	// A stalled upload's clean-up (removing its partial object) gets a
+	// bounded time: some uploads never return (a write blocked in the
+	// kernel on a hung mount or a full TCP window).
+	grace := time.After(uploadGrace)
+	for _, done := range stalled {
+		select {
+		case <-done:
+		case <-grace:
+		}
+	}
+	if streamErr != nil && !errors.Is(streamErr, errEveryTargetFailed) {
+		return res, streamErr
+	}
 	return res, nil
 }
 
-// DefaultCheckTimeout is PushRequest.CheckTimeout's default.
-const DefaultCheckTimeout = 2 * time.Minute
-
-func checkFree(ctx context.Context, t *target.Target, name Name, timeout time.Duration) error {
+// commit writes the manifest that makes the archive count, once the object
+// on t is confirmed to be the one this push wrote. It is bounded by
+// timeout, like the write-once check: a manifest is small, so a target that
+// takes longer has stopped answering.
+func commit(ctx context.Context, t *target.Target, name Name, body []byte, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = DefaultCheckTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	for _, p := range []string{name.Object(), name.Manifest()} {
-		exists, err := t.Exists(ctx, p)
-		if err != nil {
-			return fmt.Errorf("check %s is free: %w", p, err)
-		}
-		if exists {
-			return fmt.Errorf("%s already exists; refusing to overwrite an archive", p)
-		}
+	if err := t.Put(ctx, name.Manifest(), bytes.NewReader(body), int64(len(body))); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
 	}
 	return nil
 }
 
-// stream copies the dump through SHA-256 and age into one pipe per target,
-// and waits for every upload to end. Per-target errors go to results; the
-// returned error means the source side failed and no target can be good.
-func stream(ctx context.Context, object string, src io.Reader, size int64, enc *crypt.Encryptor,
-	targets []*target.Target, results map[string]error) (plainSum, cipherSum string, err error) {
-	if len(targets) == 0 {
-		return "", "", errors.New("no target can take the archive")
+// DefaultCheckTimeout is PushRequest.CheckTimeout's default.
+const DefaultCheckTimeout = 2 * time.Minute
+
+// checkFree reports whether the archive's names are free on t, and the
+// stamp of the newest archive of the database already there (zero if
+// none), which tells whether the host clock went backwards.
+func checkFree(ctx context.Context, t *target.Target, name Name, timeout time.Duration) (error, time.Time) {
+	if timeout <= 0 {
+		timeout = DefaultCheckTimeout
 	}
-	fan := newBroadcaster()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for _, t := range targets {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	entries, err := t.List(ctx, DatabaseDir(name.Host, name.Database))
+	if err != nil {
+		return fmt.Errorf("check %s is free: %w", name.Object(), err), time.Time{}
+	}
+	var newest time.Time
+	for _, e := range entries {
+		if e.Path == name.Object() || e.Path == name.Manifest() {
+			return fmt.Errorf("%s already exists; refusing to overwrite an archive", e.Path), time.Time{}
+		}
+		if n, err := ParseObject(e.Path); err == nil && n.Time.After(newest) {
+			newest = n.Time
+		}
+	}
+	return nil, newest
+}
+
+// streamRequest is what stream reads, and where it sends it.
+type streamRequest struct {
+	object  string
+	src     io.Reader // the dump file, maybe wrapped for progress
+	file    *os.File  // the dump file itself, to stamp after the read
+	path    string
+	before  dump.Stamp
+	dump    dump.Info
+	enc     *crypt.Encryptor
+	targets []*target.Target
+	stall   time.Duration
+}
+
+// streamSums is what stream learned about the bytes it moved.
+type streamSums struct {
+	plain, cipher string // SHA-256, hex
+	check         dumpcheck.Result
+}
+
+// uploadGrace is how long Push waits, after the other targets committed,
+// for a stalled target's upload to end and remove its partial object.
+var uploadGrace = 10 * time.Second
+
+// stream copies the dump through SHA-256, the content check and age into
+// one pipe per target, and waits for every upload to end. Per-target
+// errors go to results; the returned error means the source side failed
+// (or the dump is not whole) and no target can be good.
+func stream(ctx context.Context, req streamRequest, results map[string]error) (sums streamSums, stalled []<-chan struct{}, err error) {
+	if len(req.targets) == 0 {
+		return streamSums{}, nil, errEveryTargetFailed
+	}
+	fan := newBroadcaster(req.stall)
+	type upload struct {
+		t    *target.Target
+		out  *broadcastOut
+		done chan struct{}
+		err  error // set before done is closed
+	}
+	uploads := make([]*upload, len(req.targets))
+	for i, t := range req.targets {
 		pr, pw := io.Pipe()
-		fan.add(t.Name, pw)
-		wg.Add(1)
-		go func(t *target.Target) {
-			defer wg.Done()
-			err := t.Put(ctx, object, pr, enc.Size)
+		tctx, cancel := context.WithCancel(ctx)
+		u := &upload{t: t, done: make(chan struct{})}
+		u.out = fan.add(t.Name, pw, cancel)
+		uploads[i] = u
+		go func() {
+			defer close(u.done)
+			defer cancel()
+			err := t.Put(tctx, req.object, pr, req.enc.Size)
 			if err == nil {
 				// An upload that returns before reading everything would
 				// leave our writer blocked, and would be short.
@@ -237,49 +336,102 @@ func stream(ctx context.Context, object string, src io.Reader, size int64, enc *
 				}
 			}
 			pr.CloseWithError(errOr(err, errUploadEnded))
-			if err != nil {
-				mu.Lock()
-				results[t.Name] = err
-				mu.Unlock()
-			}
-		}(t)
+			u.err = err
+		}()
 	}
 
+	checker := dumpcheck.New(req.dump.Compression, req.dump.Format)
+	defer checker.Abort()
 	cipherHash := sha256.New()
 	cipherCount := &counter{}
-	w := enc.Start(io.MultiWriter(cipherHash, cipherCount, fan))
+	w := req.enc.Start(io.MultiWriter(cipherHash, cipherCount, fan))
 	plainHash := sha256.New()
-	n, copyErr := io.Copy(io.MultiWriter(w, plainHash), src)
-	if copyErr == nil && n != size {
-		copyErr = fmt.Errorf("dump changed while reading: read %d bytes, expected %d", n, size)
+	n, copyErr := io.Copy(io.MultiWriter(w, plainHash, checker), req.src)
+	if copyErr == nil {
+		// The verdict comes before the last ciphertext chunk is let out,
+		// so a dump that is not whole reaches no target complete.
+		sums.check, copyErr = checker.Close()
+	}
+	if copyErr == nil {
+		copyErr = unchanged(req, n)
 	}
 	if copyErr == nil {
 		copyErr = w.Close()
 	}
-	if copyErr == nil && cipherCount.n != enc.Size {
-		copyErr = fmt.Errorf("internal error: ciphertext is %d bytes, announced %d", cipherCount.n, enc.Size)
+	if copyErr == nil && cipherCount.n != req.enc.Size {
+		copyErr = fmt.Errorf("internal error: ciphertext is %d bytes, announced %d", cipherCount.n, req.enc.Size)
 	}
 	fan.closeAll(copyErr)
-	wg.Wait()
+	for _, u := range uploads {
+		if u.out.stalled.Load() {
+			// Not waited for here: the others commit first. Push gives
+			// its clean-up a bounded time at the end.
+			results[u.t.Name] = u.out.err
+			stalled = append(stalled, u.done)
+			continue
+		}
+		<-u.done
+		if u.err != nil {
+			results[u.t.Name] = u.err
+		}
+	}
 	if copyErr != nil {
 		if errors.Is(copyErr, errNoLiveTargets) {
-			return "", "", errors.New("every target failed during upload")
+			return streamSums{}, stalled, errEveryTargetFailed
 		}
-		return "", "", fmt.Errorf("read and encrypt dump: %w", copyErr)
+		var verdict *dumpcheck.Error
+		if errors.As(copyErr, &verdict) || errors.Is(copyErr, errDumpChanged) {
+			return streamSums{}, stalled, copyErr
+		}
+		return streamSums{}, stalled, fmt.Errorf("read and encrypt dump: %w", copyErr)
 	}
-	mu.Lock()
 	for name, err := range fan.failed {
 		if results[name] == nil {
 			results[name] = err
 		}
 	}
-	mu.Unlock()
-	return hex.EncodeToString(plainHash.Sum(nil)), hex.EncodeToString(cipherHash.Sum(nil)), nil
+	sums.plain = hex.EncodeToString(plainHash.Sum(nil))
+	sums.cipher = hex.EncodeToString(cipherHash.Sum(nil))
+	return sums, stalled, nil
+}
+
+// unchanged fails when the dump file was written to, truncated or replaced
+// while it was read: what was read then matches neither version.
+func unchanged(req streamRequest, read int64) error {
+	after, err := fileStamp(req.file)
+	if err != nil {
+		return err
+	}
+	diff := req.before.Diff(after)
+	if diff == "" {
+		if fi, err := os.Stat(req.path); err == nil {
+			diff = req.before.Diff(dump.StampOf(fi))
+		} else {
+			diff = "removed"
+		}
+	}
+	if diff == "" && read != req.before.Size {
+		diff = fmt.Sprintf("read %d bytes of %d", read, req.before.Size)
+	}
+	if diff != "" {
+		return fmt.Errorf("%w while it was read (%s): nothing was stored", errDumpChanged, diff)
+	}
+	return nil
+}
+
+func fileStamp(f *os.File) (dump.Stamp, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return dump.Stamp{}, fmt.Errorf("stat dump: %w", err)
+	}
+	return dump.StampOf(fi), nil
 }
 
 var (
-	errUploadEnded   = errors.New("upload ended")
-	errNoLiveTargets = errors.New("no target is still receiving")
+	errUploadEnded       = errors.New("upload ended")
+	errNoLiveTargets     = errors.New("no target is still receiving")
+	errEveryTargetFailed = errors.New("every target failed during upload")
+	errDumpChanged       = errors.New("dump changed")
 )
 
 func errOr(err, fallback error) error {

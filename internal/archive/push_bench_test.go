@@ -28,6 +28,8 @@ func BenchmarkPush(b *testing.B) {
 	data := make([]byte, size)
 	rand.Read(data)
 	copy(data, "--\n-- PostgreSQL database dump\n--\n")
+	tail := "\n--\n-- PostgreSQL database dump complete\n--\n\n"
+	copy(data[size-len(tail):], tail)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		b.Fatal(err)
 	}
@@ -36,7 +38,10 @@ func BenchmarkPush(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	info := dump.Info{Path: path, Size: size, ModTime: time.Now(), Compression: "none", Format: dump.FormatPlain}
+	info, err := dump.Inspect(path, "none", 0, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, n := range []int{1, 3} {
 		b.Run(fmt.Sprintf("targets=%d", n), func(b *testing.B) {
@@ -45,8 +50,12 @@ func BenchmarkPush(b *testing.B) {
 			for b.Loop() {
 				var targets []*target.Target
 				for j := range n {
+					root := filepath.Join(dir, fmt.Sprintf("n%d-run%d-%d", n, i, j))
+					if err := os.Mkdir(root, 0o700); err != nil {
+						b.Fatal(err)
+					}
 					t, err := target.Open(context.Background(), fmt.Sprintf("t%d", j),
-						config.Target{Type: "local", Path: filepath.Join(dir, fmt.Sprintf("n%d-run%d-%d", n, i, j))}, config.Rclone{})
+						config.Target{Type: "local", Path: root}, config.Rclone{})
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -20,6 +20,9 @@ type TargetReport struct {
 	Deleted int   // prune: archives deleted
 	Failed  int   // verify: bad archives; other jobs: 1 if this target failed
 	Err     error
+	// ClockBehind (push): the newest archive already there was stamped
+	// this much after the push's clock.
+	ClockBehind time.Duration
 }
 
 // Report is the outcome of one job on one database.
@@ -112,6 +115,7 @@ func (r *Run) Finish(rep Report) {
 				Ended: ended, Duration: duration,
 				Success: t.Err == nil && t.Failed == 0,
 				Bytes:   t.Bytes, Kept: t.Kept, Deleted: t.Deleted, Failures: t.Failed, Tables: rep.Tables,
+				ClockBehind: t.ClockBehind,
 			})
 		}
 		if err := metrics.Update(path, outs, r.cfg.TargetNames()); err != nil {

@@ -45,7 +45,7 @@ func pushReport(db string, result *archive.PushResult, err error) Report {
 		return rep
 	}
 	for _, t := range result.Results {
-		tr := TargetReport{Target: t.Target, Err: t.Err}
+		tr := TargetReport{Target: t.Target, Err: t.Err, ClockBehind: t.ClockBehind}
 		if t.Err == nil && result.Manifest != nil {
 			tr.Bytes = result.Manifest.Ciphertext.Size
 		} else {
@@ -102,6 +102,7 @@ func push(ctx context.Context, opts PushOptions) (*archive.PushResult, error) {
 			Targets:      ts.Open,
 			ToolVersion:  opts.ToolVersion,
 			CheckTimeout: TargetTimeout,
+			StallTimeout: cfg.StallTimeout.Duration,
 			Log:          logger(),
 			Progress:     progress,
 		})

@@ -68,6 +68,9 @@ type Outcome struct {
 	Deleted   int // prune
 	Failures  int // verify
 	Tables    int // drill: tables restored
+	// ClockBehind (push) is how far the newest archive already on the
+	// target was stamped after this push: the host clock went back.
+	ClockBehind time.Duration
 }
 
 // record is the state kept per operation, database and target.
@@ -86,6 +89,7 @@ type record struct {
 	Deleted         int     `json:"deleted,omitempty"`
 	Failures        int     `json:"failures,omitempty"`
 	Tables          int     `json:"tables,omitempty"`
+	ClockBehind     float64 `json:"clock_behind_seconds,omitempty"`
 }
 
 // state is the content of the state file.
@@ -188,6 +192,8 @@ func (r *record) apply(o Outcome) {
 		if o.Success {
 			r.Kept, r.Deleted = o.Kept, o.Deleted
 		}
+	case Push:
+		r.ClockBehind = o.ClockBehind.Seconds()
 	case Verify:
 		r.Failures = o.Failures
 	case Drill:
@@ -244,9 +250,10 @@ func registry(st *state) (*prometheus.Registry, error) {
 		drillOK   = g("drill_last_success_timestamp_seconds", "When the last successful restore drill ended, in Unix seconds.", dbLabels)
 		drillTook = g("drill_last_duration_seconds", "Duration of the last successful restore drill.", dbLabels)
 		drillRows = g("drill_last_tables", "Tables the last successful restore drill restored.", dbLabels)
+		behind    = g("push_clock_behind_seconds", "How far the newest archive already on the target was stamped after the last push's clock; above 0 the host clock went back.", dbLabels)
 	)
 	reg := prometheus.NewPedanticRegistry()
-	for _, c := range []prometheus.Collector{attempt, success, runOK, bytes, duration, kept, deleted, failures, drillOK, drillTook, drillRows} {
+	for _, c := range []prometheus.Collector{attempt, success, runOK, bytes, duration, kept, deleted, failures, drillOK, drillTook, drillRows, behind} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
 		}
@@ -261,6 +268,8 @@ func registry(st *state) (*prometheus.Registry, error) {
 		bytes.WithLabelValues(op, db, t).Set(float64(r.Bytes))
 		duration.WithLabelValues(op, db, t).Set(r.Duration)
 		switch op {
+		case Push:
+			behind.WithLabelValues(db, t).Set(r.ClockBehind)
 		case Prune:
 			kept.WithLabelValues(db, t).Set(float64(r.Kept))
 			deleted.WithLabelValues(db, t).Set(float64(r.Deleted))
