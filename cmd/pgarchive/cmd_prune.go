@@ -128,7 +128,8 @@ func runPrune(ctx context.Context, opts pruneOptions) error {
 				rep.Targets = append(rep.Targets, tr)
 				continue
 			}
-			for _, p := range prune.Plan(l.entriesOf(db), popts) {
+			entries := prune.NewestGood(ctx, prune.FromTarget(l.target), l.entriesOf(db))
+			for _, p := range prune.Plan(entries, popts) {
 				rs, errs := prunePlan(ctx, l, p, opts.dryRun, &tr)
 				rows = append(rows, rs...)
 				failures = append(failures, errs...)

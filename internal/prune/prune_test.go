@@ -355,3 +355,40 @@ func writeTestFile(t *testing.T, p string) {
 		t.Fatal(err)
 	}
 }
+
+// The newest archive whose manifest says its dump failed the content check
+// is no restore point: retention must keep the newest good one before it,
+// and count the failed one as incomplete.
+func TestNewestGoodSkipsFailedChecks(t *testing.T) {
+	day := func(d int) archive.Entry {
+		n, err := archive.NewName("h", "db", time.Date(2026, 11, d, 3, 0, 0, 0, time.UTC), ".gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return archive.Entry{Name: n, Complete: true}
+	}
+	entries := []archive.Entry{day(1), day(2), day(3)}
+	manifests := map[int]*archive.Manifest{
+		1: {},
+		2: {Dump: archive.DumpInfo{Check: &archive.ContentCheck{Passed: true, Checked: "gzip-stream,completion-line"}}},
+		3: {Dump: archive.DumpInfo{Check: &archive.ContentCheck{Passed: false}}},
+	}
+	reads := 0
+	read := func(_ context.Context, n archive.Name) (*archive.Manifest, error) {
+		reads++
+		return manifests[n.Time.Day()], nil
+	}
+	got := NewestGood(context.Background(), read, entries)
+	if got[2].Complete || !got[1].Complete || !got[0].Complete {
+		t.Fatalf("complete = %v %v %v, want the failed newest counted incomplete only", got[0].Complete, got[1].Complete, got[2].Complete)
+	}
+	if reads != 2 {
+		t.Errorf("read %d manifests, want 2 (down to the first good one)", reads)
+	}
+	plans := Plan(got, Options{Policy: retention.Policy{KeepLast: 1}, Now: time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)})
+	for _, d := range plans[0].Decisions {
+		if want := d.Entry.Name.Time.Day() == 2; d.Keep != want {
+			t.Errorf("archive of day %d: keep = %v, want %v (%v)", d.Entry.Name.Time.Day(), d.Keep, want, d.Reasons)
+		}
+	}
+}
