@@ -377,7 +377,7 @@ let
             ++ args
           );
           LoadCredential = loadCredentials jobUnits.${unit}.kinds;
-          TimeoutStartSec = cfg.timeoutStartSec;
+          TimeoutStartSec = lib.mkDefault cfg.timeoutStartSec;
           ReadWritePaths = readWritePaths ++ metricsPaths;
         }
         // extraServiceConfig;
@@ -1114,8 +1114,10 @@ in
           mkJobService "pgarchive-prune" {
             description = "pgarchive prune: delete archives services.pgarchive.retention does not keep";
             args = [ "prune" ];
-            # prune deletes from local targets.
-            readWritePaths = localTargetPaths;
+            # prune deletes from local targets. "-": a path that is
+            # missing (a disk not mounted, nothing pushed yet) must not
+            # keep the unit from starting; prune then reports the target.
+            readWritePaths = map (p: "-${p}") localTargetPaths;
           }
         );
         systemd.timers.pgarchive-prune = lib.mkIf cfg.prune.enable (
@@ -1200,7 +1202,8 @@ in
                   ])
                 ];
                 LoadCredential = loadCredentials dumpUnits."${unit}.service".kinds;
-                TimeoutStartSec = cfg.timeoutStartSec;
+                # The unit is nixpkgs': a host may set its own limit.
+                TimeoutStartSec = lib.mkDefault cfg.timeoutStartSec;
                 # push reports progress (STATUS=, bytes so far) for
                 # `systemctl status`; it is not the unit's main process.
                 NotifyAccess = lib.mkDefault "all";

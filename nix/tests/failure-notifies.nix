@@ -65,8 +65,9 @@ common:
         nas.succeed("grep -l '^/ping/push-db1/start' /var/lib/webhook/*")
 
     with subtest("the journal says which target failed"):
-        db.succeed("journalctl -u postgresqlBackup-db1.service -o cat | grep -F 'pgarchive: error:' | grep -q offsite")
-        db.succeed("journalctl -u postgresqlBackup-db1.service -o cat PGARCHIVE_TARGET=offsite | grep -q .")
+        errors = db.succeed("journalctl -u postgresqlBackup-db1.service -o cat | grep -F 'pgarchive: error:'")
+        assert "offsite" in errors, errors
+        assert db.succeed("journalctl -u postgresqlBackup-db1.service -o cat PGARCHIVE_TARGET=offsite").strip()
 
     with subtest("the other target's archive is complete"):
         complete_archives("db1")

@@ -292,6 +292,13 @@ let
       observability
     ];
 
+    # A host that sets the dump unit's own limit, as it may without
+    # pgarchive: the module's value gives way instead of conflicting.
+    hostTimeout = [
+      example
+      { systemd.services.postgresqlBackup-db1.serviceConfig.TimeoutStartSec = "12h"; }
+    ];
+
     # prune on a local target (a USB disk): it deletes there.
     localPrune = [
       {

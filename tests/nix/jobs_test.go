@@ -499,14 +499,16 @@ func TestMetricsDirectory(t *testing.T) {
 }
 
 // TestPruneWritesLocalTargets: prune deletes, so under ProtectSystem=strict
-// the paths of local targets must be writable to it as to the dump unit.
+// the paths of local targets must be writable to it as to the dump unit,
+// with "-": systemd refuses to start a unit whose ReadWritePaths= entry is
+// missing (a disk not mounted, a prune before the first push).
 func TestPruneWritesLocalTargets(t *testing.T) {
 	r := evaluate(t).Good["localPrune"]
 	if r == nil {
 		t.Fatal("no good case localPrune")
 	}
-	if got := lines(r.Units["pgarchive-prune"].Service, "ReadWritePaths"); !equal(got, []string{"/mnt/usb/pg"}) {
-		t.Errorf("pgarchive-prune: ReadWritePaths %q, want the local target", got)
+	if got := lines(r.Units["pgarchive-prune"].Service, "ReadWritePaths"); !equal(got, []string{"-/mnt/usb/pg"}) {
+		t.Errorf("pgarchive-prune: ReadWritePaths %q, want the local target, prefixed with -", got)
 	}
 }
 

@@ -509,6 +509,22 @@ func TestBackupAll(t *testing.T) {
 	}
 }
 
+// TestHostSetsTimeout: a host that sets TimeoutStartSec of a dump unit
+// itself (the unit is nixpkgs', not ours) evaluates, and its value wins;
+// the other dump units keep services.pgarchive.timeoutStartSec. Before,
+// nixos-rebuild failed with "conflicting definition values".
+func TestHostSetsTimeout(t *testing.T) {
+	r := evaluate(t).Good["hostTimeout"]
+	if r == nil {
+		t.Fatal("no good case hostTimeout")
+	}
+	for unit, want := range map[string]string{"postgresqlBackup-db1": "12h", "postgresqlBackup-db2": "6h"} {
+		if got := lines(r.Units[unit].Service, "TimeoutStartSec"); !equal(got, []string{want}) {
+			t.Errorf("%s: TimeoutStartSec=%q, want %q", unit, got, want)
+		}
+	}
+}
+
 func TestDatabaseSubset(t *testing.T) {
 	r := evaluate(t).Good["subset"]
 	if got := lines(r.Units["postgresqlBackup-db1"].Service, "ExecStartPost"); len(got) != 0 {
