@@ -3,9 +3,12 @@ package tests
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -238,9 +241,16 @@ func TestVerifyReadsDumpsToTheEnd(t *testing.T) {
 	customCut := writeFile(t, cut, "forge-custom.sql.gz", string(verifyRegzip(t, mustReadFile(t, custom), 0.7)))
 	cfg := configFile(t, gzDir, "gzip", ageRecipients(recipient), localTarget("local", local))
 	env := append(pg.Env(), "PGARCHIVE_CONFIG="+cfg)
+	// push refuses dumps cut short, so the two bad archives are planted as
+	// an older pgarchive (or a disk) would have left them: a good push
+	// whose object and manifest are then replaced.
 	for i, file := range []string{plainCut, customCut, custom} {
 		stamp := []string{"20260301T010000Z", "20260302T010000Z", "20260303T010000Z"}[i]
-		mustRun(t, append(env, "PGARCHIVE_TEST_NOW="+stamp), "push", "--database", "forge", "--file", file, "--allow-stale")
+		mustRun(t, append(env, "PGARCHIVE_TEST_NOW="+stamp), "push", "--database", "forge", "--file", custom, "--allow-stale")
+		if file != custom {
+			format := map[string]string{plainCut: "plain", customCut: "custom"}[file]
+			plantArchive(t, filepath.Join(local, "db1", "forge", "forge_"+stamp+".sql.gz.age"), mustReadFile(t, file), recipient, format)
+		}
 	}
 	zstdDir := t.TempDir()
 	pg.Dump(t, "forge", zstdDir, "zstd")
@@ -259,7 +269,7 @@ func TestVerifyReadsDumpsToTheEnd(t *testing.T) {
 	line := verifyErrorLine(t, r)
 	for _, want := range []string{
 		"2 of 4 archive(s) bad",
-		`forge_20260301T010000Z.sql.gz.age on local: plain dump does not end with "-- PostgreSQL database dump complete" (cut short?)`,
+		`forge_20260301T010000Z.sql.gz.age on local: dump is incomplete: no "-- PostgreSQL database dump complete" line at its end`,
 		"forge_20260302T010000Z.sql.gz.age on local: pg_restore cannot read the dump",
 	} {
 		if !strings.Contains(line, want) {
@@ -290,4 +300,34 @@ func verifyRegzip(t *testing.T, gz []byte, share float64) []byte {
 	zw.Write(plain[:int(float64(len(plain))*share)])
 	zw.Close()
 	return out.Bytes()
+}
+
+// plantArchive replaces the archive at object (on a local target) with dump
+// (of format) encrypted by the stock age CLI to recipient, and rewrites its manifest to
+// match, without the content check a current push records: an archive of a
+// dump that was never whole, as an older pgarchive could store one.
+func plantArchive(t *testing.T, object string, dump []byte, recipient, format string) {
+	t.Helper()
+	cmd := exec.Command("age", "-r", recipient)
+	cmd.Stdin = bytes.NewReader(dump)
+	enc, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("age -r: %v", err)
+	}
+	if err := os.WriteFile(object, enc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(mustReadFile(t, object+".json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	sum := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
+	d := m["dump"].(map[string]any)
+	d["size"], d["sha256"], d["format"] = len(dump), sum(dump), format
+	delete(d, "check")
+	m["ciphertext"] = map[string]any{"size": len(enc), "sha256": sum(enc)}
+	out, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(object+".json", out, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

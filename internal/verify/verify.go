@@ -31,7 +31,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 
@@ -39,6 +38,7 @@ import (
 
 	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/dump"
+	"github.com/pgarchive/pgarchive/internal/dumpcheck"
 	"github.com/pgarchive/pgarchive/internal/target"
 )
 
@@ -111,42 +111,38 @@ func checkCiphertext(ctx context.Context, t *target.Target, n archive.Name, m *a
 	return size, nil
 }
 
-// checkFull decrypts, decompresses and reads the dump to its end.
+// checkFull decrypts the archive and judges the dump in it whole exactly
+// as push does (package dumpcheck: the compressed stream to its end, then
+// pg_dump's completion line or a well-formed archive). Custom and tar
+// dumps are also read by pg_restore, which decompresses the table data
+// inside them that dumpcheck only walks past.
 func checkFull(ctx context.Context, t *target.Target, n archive.Name, m *archive.Manifest, opts Options) (int64, error) {
 	plain, err := archive.Open(ctx, t, n, m, opts.Identities)
 	if err != nil {
 		return 0, err
 	}
 	defer plain.Close()
-	sql, err := dump.Decompress(plain, m.Dump.Compression)
-	if err != nil {
+	checker := dumpcheck.New(m.Dump.Compression, m.Dump.Format)
+	defer checker.Abort()
+	src := io.TeeReader(plain, checker)
+	if m.Dump.Format == dump.FormatCustom || m.Dump.Format == dump.FormatTar {
+		data, err := dump.Decompress(src, m.Dump.Compression)
+		if err != nil {
+			return 0, err
+		}
+		err = checkArchive(ctx, data)
+		data.Close()
+		if err != nil {
+			return 0, err
+		}
+	}
+	// Read on to the end, so that archive.Open's size and digest checks
+	// run and the checker sees every byte.
+	if _, err := io.Copy(io.Discard, src); err != nil {
 		return 0, err
 	}
-	defer sql.Close()
-	if err := Dump(ctx, sql, m.Dump.Format); err != nil {
-		return 0, err
-	}
-	// The dump reader may stop before the end of the plaintext (a
-	// compressor's trailer, pg_restore leaving tar padding unread): read on,
-	// so that archive.Open's size and digest checks always run.
-	if _, err := io.Copy(io.Discard, plain); err != nil {
+	if _, err := checker.Close(); err != nil {
 		return 0, err
 	}
 	return m.Ciphertext.Size, nil
-}
-
-// ErrUnknownFormat is returned by Dump for a format it cannot check.
-var ErrUnknownFormat = errors.New("unknown dump format")
-
-// Dump checks that r, an uncompressed dump of the given format
-// (dump.FormatPlain, ...), reads to its end and ends as a complete dump
-// does. A read error from r is returned as it is.
-func Dump(ctx context.Context, r io.Reader, format string) error {
-	switch format {
-	case dump.FormatPlain, dump.FormatCluster:
-		return checkScript(r, format)
-	case dump.FormatCustom, dump.FormatTar:
-		return checkArchive(ctx, r)
-	}
-	return fmt.Errorf("%w %q", ErrUnknownFormat, format)
 }

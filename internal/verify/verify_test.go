@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,80 +12,16 @@ import (
 	"time"
 
 	"github.com/pgarchive/pgarchive/internal/archive"
-	"github.com/pgarchive/pgarchive/internal/dump"
 )
-
-// pg15Tail is how pg_dump 15.20 ends a plain dump.
-const pg15Tail = `
---
--- PostgreSQL database dump complete
---
-
-\unrestrict u5gjuRQlszO4G4zVrG7uYdgRaX3cqE6oITZw2gaJBoJ3ZTvceqQ8OONzyZzVRmb
-
-`
-
-// pg15ClusterTail is how pg_dumpall 15.20 ends.
-const pg15ClusterTail = `
-\unrestrict eWnyiepVZgVxx50CcFf4RPgUegVXbIZeUtiMtCUdSbv95D4rsxslNJIbO6HgMW6
-
---
--- PostgreSQL database dump complete
---
-
---
--- PostgreSQL database cluster dump complete
---
-
-`
-
-func TestScript(t *testing.T) {
-	body := "--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n1\n\\.\n\n"
-	big := body + strings.Repeat("-- padding line to push the end past one buffer\n", 5000)
-	tests := []struct {
-		name, format, script string
-		wantErr              string
-	}{
-		{"pg15 plain", dump.FormatPlain, body + pg15Tail, ""},
-		{"pre-15.14 plain", dump.FormatPlain, body + "--\n-- PostgreSQL database dump complete\n--\n\n", ""},
-		{"crlf", dump.FormatPlain, strings.ReplaceAll(body+pg15Tail, "\n", "\r\n"), ""},
-		{"long plain", dump.FormatPlain, big + pg15Tail, ""},
-		{"pg15 cluster", dump.FormatCluster, body + pg15ClusterTail, ""},
-		{"cut short", dump.FormatPlain, body[:len(body)-10], `does not end with "-- PostgreSQL database dump complete"`},
-		{"cut in the trailer", dump.FormatPlain, body + "--\n-- PostgreSQL database dump compl", "cut short"},
-		{"empty", dump.FormatPlain, "", "plain dump is empty"},
-		{"cluster dump ending like one database", dump.FormatCluster, body + pg15Tail, "cluster dump complete"},
-		{"plain with a cluster ending", dump.FormatPlain, body + pg15ClusterTail, "does not end with"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := Dump(context.Background(), iotest.HalfReader(strings.NewReader(tt.script)), tt.format)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("unexpected error: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("error %v, want one containing %q", err, tt.wantErr)
-			}
-		})
-	}
-}
 
 func TestDumpPassesReadErrors(t *testing.T) {
 	boom := errors.New("plaintext SHA-256 is 00, manifest says 11")
-	formats := []string{dump.FormatPlain, dump.FormatCluster}
-	if _, err := lookPath("pg_restore"); err == nil {
-		formats = append(formats, dump.FormatCustom, dump.FormatTar)
-	} else {
-		t.Logf("pg_restore not installed, custom and tar skipped: %v", err)
+	if _, err := lookPath("pg_restore"); err != nil {
+		t.Skipf("pg_restore not installed: %v", err)
 	}
-	for _, f := range formats {
-		r := io.MultiReader(strings.NewReader("PGDMP\x01\x0e\x00"), iotest.ErrReader(boom))
-		if err := Dump(context.Background(), r, f); !errors.Is(err, boom) {
-			t.Errorf("%s: %v, want the read error", f, err)
-		}
-	}
-	if err := Dump(context.Background(), strings.NewReader(""), "directory"); !errors.Is(err, ErrUnknownFormat) {
-		t.Errorf("unknown format: %v", err)
+	r := io.MultiReader(strings.NewReader("PGDMP\x01\x0e\x00"), iotest.ErrReader(boom))
+	if err := checkArchive(context.Background(), r); !errors.Is(err, boom) {
+		t.Errorf("%v, want the read error", err)
 	}
 }
 
@@ -94,26 +29,9 @@ func TestArchiveCutShort(t *testing.T) {
 	if _, err := lookPath("pg_restore"); err != nil {
 		t.Skipf("pg_restore not installed: %v", err)
 	}
-	err := Dump(context.Background(), strings.NewReader("PGDMP\x01\x0e\x00\x04\x08\x01\x01"), dump.FormatCustom)
+	err := checkArchive(context.Background(), strings.NewReader("PGDMP\x01\x0e\x00\x04\x08\x01\x01"))
 	if err == nil || !strings.Contains(err.Error(), "pg_restore cannot read the dump") {
 		t.Errorf("a custom archive cut short: %v", err)
-	}
-}
-
-func TestTailBuffer(t *testing.T) {
-	var want bytes.Buffer
-	var tb tailBuffer
-	for i := range 3000 {
-		s := fmt.Sprintf("line %d\n", i)
-		if i%500 == 0 {
-			s = strings.Repeat("x", 5000) + "\n"
-		}
-		want.WriteString(s)
-		tb.Write([]byte(s))
-	}
-	w := want.Bytes()
-	if !bytes.Equal(tb.bytes(), w[len(w)-tailSize:]) {
-		t.Error("tail buffer does not hold the last bytes written")
 	}
 }
 
