@@ -9,6 +9,17 @@
 // without touching secret files or the network, so it is safe in a Nix build
 // sandbox. Backend-specific checks (is "s3" compiled in, is "endpointt" an s3
 // option) live in package target and are run by check-config as well.
+//
+// Every secret path has a credential id, its dotted key:
+// encryption.recipients_file, encryption.passphrase_file,
+// rclone.config_file, drill.identity_file, drill.passphrase_file,
+// notify.urls_file, healthcheck.url_file and
+// targets.<name>.secret_files.<option>. When $CREDENTIALS_DIRECTORY is set
+// (systemd sets it for a unit with LoadCredential=<id>:<path>), Load
+// replaces each secret path whose credential exists there,
+// $CREDENTIALS_DIRECTORY/<id>, with that file, and keeps the configured
+// path otherwise (UseCredentials). So one file serves root at the shell, a
+// unit that loads its secrets as credentials, and a laptop.
 package config
 
 import (
@@ -224,13 +235,19 @@ func errorf(key, format string, args ...any) error {
 	return &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Load reads, parses and validates the file at path.
+// Load reads, parses and validates the file at path, then points its
+// secrets at the credentials of $CREDENTIALS_DIRECTORY that exist.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{Msg: fmt.Sprintf("read %q: %v", path, errors.Unwrap(err))}
 	}
-	return Parse(data)
+	c, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	c.UseCredentials(os.Getenv(CredentialsEnv))
+	return c, nil
 }
 
 // Parse parses and validates a configuration held in memory.
