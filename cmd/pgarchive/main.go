@@ -20,7 +20,6 @@ import (
 
 	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/internal/crypt"
-	"github.com/pgarchive/pgarchive/internal/logging"
 	"github.com/pgarchive/pgarchive/internal/target"
 )
 
@@ -95,26 +94,20 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 		Writer:          stdout,
 		ErrWriter:       stderr,
-		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {}, // main maps errors to exit codes
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageErrorWithSuggestion(c, err)
 		},
 		Before: func(c *cli.Context) error {
-			level := slog.LevelInfo
-			if c.Bool("verbose") {
-				level = slog.LevelDebug
-			}
-			h := logging.New(level)
-			slog.SetDefault(slog.New(h))
-			target.SetLogHandler(h)
+			setupLogging(c.Bool("verbose"))
 			return nil
 		},
+		Action:                unknownCommand,
+		Suggest:               true,
+		CustomAppHelpTemplate: appHelpTemplate,
 	}
 	for _, c := range app.Commands {
-		// Bad flags: one error line and exit 2, not the help text on stdout.
-		c.OnUsageError = app.OnUsageError
-		c.Action = checkedAction(c.Action)
+		applyGrammar(app, c)
 	}
 	return app
 }
@@ -178,7 +171,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // loadConfig reads and fully checks the file named by --config (the
 // checks check-config makes); problems are exit 2.
 func loadConfig(c *cli.Context) (*config.Config, error) {
-	cfg, err := config.Load(c.String("config"))
+	path := flagAnywhere(c, "config")
+	if err := missingConfig(path); err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
 	}
