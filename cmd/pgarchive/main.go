@@ -92,9 +92,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newCheckConfigCommand(),
 			newKeygenCommand(),
 		},
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		ExitErrHandler:  func(*cli.Context, error) {}, // main maps errors to exit codes
+		Writer:         stdout,
+		ErrWriter:      stderr,
+		ExitErrHandler: func(*cli.Context, error) {}, // main maps errors to exit codes
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageErrorWithSuggestion(c, err)
 		},
