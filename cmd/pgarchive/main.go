@@ -19,8 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/pgarchive/pgarchive/internal/config"
-	"github.com/pgarchive/pgarchive/internal/crypt"
-	"github.com/pgarchive/pgarchive/internal/target"
+	"github.com/pgarchive/pgarchive/internal/job"
 )
 
 // version is stamped by the Nix build with -ldflags "-X main.version=...".
@@ -91,6 +90,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newNotifyCommand(),
 			newCheckConfigCommand(),
 			newKeygenCommand(),
+			newUnitsCommand(),
 		},
 		Writer:         stdout,
 		ErrWriter:      stderr,
@@ -179,25 +179,15 @@ func loadConfig(c *cli.Context) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkConfig(cfg); err != nil {
+	if err := job.CheckConfig(cfg); err != nil {
 		return nil, err
 	}
 	return cfg, nil
 }
 
-// checkConfig adds the checks config cannot make alone: recipients parse,
-// backends are compiled in and know their options. No file is read.
-func checkConfig(cfg *config.Config) error {
-	if err := crypt.CheckConfig(cfg.Encryption); err != nil {
-		return &config.Error{Msg: err.Error()}
-	}
-	for _, name := range cfg.TargetNames() {
-		if err := target.Check(name, cfg.Targets[name]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// checkConfig is job.CheckConfig, for the commands that load a config
+// themselves.
+func checkConfig(cfg *config.Config) error { return job.CheckConfig(cfg) }
 
 // logger is the process logger set up in the app's Before hook.
 func logger() *slog.Logger { return slog.Default() }

@@ -26,9 +26,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -424,7 +426,7 @@ func (t Target) validate(name string, rc Rclone) error {
 			return errorf(key+".remote", "needs rclone.config_file")
 		}
 	}
-	for _, k := range sortedKeys(t.Options) {
+	for _, k := range slices.Sorted(maps.Keys(t.Options)) {
 		if _, ok := optionString(t.Options[k]); !ok {
 			return errorf(key+".options."+k, "must be a string, number or boolean")
 		}

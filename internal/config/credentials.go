@@ -1,8 +1,10 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -44,7 +46,7 @@ func (c *Config) secretRefs() []secretRef {
 	add("healthcheck.url_file", &c.Healthcheck.URLFile)
 	for _, name := range c.TargetNames() {
 		files := c.Targets[name].SecretFiles
-		for _, opt := range sortedKeys(files) {
+		for _, opt := range slices.Sorted(maps.Keys(files)) {
 			refs = append(refs, secretRef{
 				Secret{"targets." + name + ".secret_files." + opt, files[opt]},
 				func(v string) { files[opt] = v },

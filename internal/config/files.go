@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"slices"
 )
@@ -32,7 +33,7 @@ func (c *Config) checkFiles() error {
 		if t.Type == "local" {
 			paths = append(paths, want{"targets." + name + ".path", t.Path, true})
 		}
-		for _, opt := range sortedKeys(t.SecretFiles) {
+		for _, opt := range slices.Sorted(maps.Keys(t.SecretFiles)) {
 			paths = append(paths, want{"targets." + name + ".secret_files." + opt, t.SecretFiles[opt], false})
 		}
 	}
@@ -52,13 +53,4 @@ func (c *Config) checkFiles() error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

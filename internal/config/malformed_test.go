@@ -8,27 +8,17 @@ import (
 	"testing"
 
 	"github.com/pgarchive/pgarchive/internal/config"
-	"github.com/pgarchive/pgarchive/internal/crypt"
-	"github.com/pgarchive/pgarchive/internal/target"
+	"github.com/pgarchive/pgarchive/internal/job"
 )
 
 // checkConfig takes the path check-config takes (cmd/pgarchive's
-// loadConfig): parse and validate, then recipients, then each target
-// against the rclone backends compiled in.
+// loadConfig): parse and validate, then job.CheckConfig.
 func checkConfig(data []byte) error {
 	cfg, err := config.Parse(data)
 	if err != nil {
 		return err
 	}
-	if err := crypt.CheckConfig(cfg.Encryption); err != nil {
-		return &config.Error{Msg: err.Error()}
-	}
-	for _, name := range cfg.TargetNames() {
-		if err := target.Check(name, cfg.Targets[name]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return job.CheckConfig(cfg)
 }
 
 const (

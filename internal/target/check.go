@@ -2,6 +2,7 @@ package target
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -55,7 +56,7 @@ func Check(name string, t config.Target) error {
 	if err != nil {
 		return configErr(key+".options", "%v", err)
 	}
-	for _, k := range sortedKeys(opts) {
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
 		opt := ri.Options.Get(k)
 		if opt == nil {
 			return configErr(key+".options."+k, "unknown option for backend %q", t.Type)
@@ -68,7 +69,7 @@ func Check(name string, t config.Target) error {
 			return configErr(key+".options."+k, "%v", err)
 		}
 	}
-	for _, k := range sortedKeys(t.SecretFiles) {
+	for _, k := range slices.Sorted(maps.Keys(t.SecretFiles)) {
 		if ri.Options.Get(k) == nil {
 			return configErr(key+".secret_files."+k, "unknown option for backend %q", t.Type)
 		}
@@ -173,13 +174,4 @@ func checkValue(opt *fs.Option, s string) error {
 
 func configErr(key, format string, args ...any) error {
 	return &config.Error{Key: key, Msg: fmt.Sprintf(format, args...)}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

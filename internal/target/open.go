@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,7 +67,7 @@ func Open(ctx context.Context, name string, t config.Target, rc config.Rclone) (
 		return nil, configErr("targets."+name+".options", "%v", err)
 	}
 	var secrets []string
-	for _, k := range sortedKeys(t.SecretFiles) {
+	for _, k := range slices.Sorted(maps.Keys(t.SecretFiles)) {
 		v, err := readSecret("targets."+name+".secret_files."+k, t.SecretFiles[k])
 		if err != nil {
 			return nil, err
