@@ -32,6 +32,9 @@ pgarchive=$work/pgarchive
 
 step "starting PostgreSQL 15 in $work/pgdata (Unix socket only)"
 mkdir -p "$work/pgdata" "$work/socket" "$work/backup"; touch "$work/pgdata.log"
+# Two "disks": a local target's directory must exist (pgarchive never
+# creates it, so an unmounted disk fails instead of filling the root disk).
+mkdir -p "$work/disk1" "$work/disk2"
 chown postgres: "$work/pgdata" "$work/socket" "$work/backup" "$work/pgdata.log"
 su postgres -s /bin/sh -c "$pgbin/initdb -D '$work/pgdata' -U postgres --auth=trust >/dev/null"
 su postgres -s /bin/sh -c "$pgbin/pg_ctl -D '$work/pgdata' -w -l '$work/pgdata.log' -o \"-c listen_addresses='' -k '$work/socket' -p 5433\" start >/dev/null"

@@ -82,6 +82,10 @@ func (r *PushResult) FailedError() error {
 		parts[i] = fmt.Sprintf("%s: %v", f.Target, f.Err)
 	}
 	ok := len(r.Results) - len(failed)
+	if ok == 0 {
+		return fmt.Errorf("push %s: every target failed (%s); no target holds this archive",
+			r.Name.Object(), strings.Join(parts, "; "))
+	}
 	return fmt.Errorf("push %s: %d of %d targets failed (%s); the other %d hold a complete archive",
 		r.Name.Object(), len(failed), len(r.Results), strings.Join(parts, "; "), ok)
 }
