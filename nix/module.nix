@@ -12,14 +12,21 @@
 # (restore into a scratch database, check, drop), each a oneshot unit run as
 # postgres with the same OnFailure notifier.
 #
-# Secrets never enter the store. The options take paths; the rendered TOML
-# names files under the unit's credentials directory, which systemd fills
-# from those paths (LoadCredential), so root-only secrets (sops-nix, agenix)
-# reach the postgres user without being made readable to it.
+# One configuration, /etc/pgarchive/config.toml, rendered from
+# services.pgarchive.settings (which the options fill) and checked by the
+# binary at build time, serves every unit and the administrator. Secrets
+# never enter the store: the file names them by their host paths, and each
+# unit loads the secrets its job reads with LoadCredential=<id>:<host path>,
+# the id being the secret's dotted key in the file
+# (targets.nas.secret_files.key_file). The binary looks every secret up in
+# $CREDENTIALS_DIRECTORY by that id before its configured path, so
+# root-only secrets (sops-nix, agenix) reach the postgres user without being
+# made readable to it, and root at the shell reads the host paths.
 {
   config,
   lib,
   pkgs,
+  utils,
   ...
 }:
 let
@@ -36,219 +43,34 @@ let
     absolute = true;
   };
 
-  unitFor = db: if pgb.backupAll then "postgresqlBackup" else "postgresqlBackup-${db}";
-
-  # The same quoting as nixpkgs' utils.escapeSystemdExecArgs: systemd reads
-  # C-style double-quoted words and expands % specifiers and $ variables.
-  escapeExecArg = arg: lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON (toString arg));
-  escapeExecArgs = args: lib.concatMapStringsSep " " escapeExecArg args;
-
-  # Every secret path, with the credential id it is loaded under, by what
-  # needs it. Ids are the dotted TOML key of the value (target names and
-  # rclone option names cannot contain ':' or '/', which LoadCredential and
-  # file names forbid; see the assertion on target names).
-  optionalSecret = id: path: lib.optional (path != null) { inherit id path; };
-  secretsByKind = {
-    # Every job that lists or writes the targets.
-    targets =
-      lib.concatLists (
-        lib.mapAttrsToList (
-          name: target:
-          lib.mapAttrsToList (option: path: {
-            id = "target.${name}.${option}";
-            inherit path;
-          }) target.secretFiles
-        ) cfg.targets
-      )
-      ++ optionalSecret "rclone.config_file" cfg.rclone.configFile;
-    # push encrypts.
-    encryption =
-      optionalSecret "encryption.recipients_file" cfg.encryption.recipientsFile
-      ++ optionalSecret "encryption.passphrase_file" cfg.encryption.passphraseFile;
-    # drill and verify decrypt.
-    drill =
-      optionalSecret "drill.identity_file" cfg.drill.identityFile
-      ++ optionalSecret "drill.passphrase_file" cfg.drill.passphraseFile;
-    notify = optionalSecret "notify.urls_file" cfg.notify.urlsFile;
-    # push, prune, verify and drill ping.
-    healthcheck = optionalSecret "healthcheck.url_file" cfg.healthcheck.urlFile;
-  };
-  secretsFor = kinds: lib.concatMap (kind: secretsByKind.${kind}) kinds;
-  loadCredentials = kinds: map (c: "${c.id}:${toString c.path}") (secretsFor kinds);
-
-  # The units that read a config, by full unit name, with the kinds of
-  # secret each one loads: every dump unit, the job units that are enabled,
-  # and a notifier instance for each of those (see pgarchive-notify@ below).
-  dumpUnits = lib.listToAttrs (
-    map (
-      db:
-      lib.nameValuePair "${unitFor db}.service" {
-        kinds = [
-          "targets"
-          "encryption"
-          "healthcheck"
-        ];
-      }
-    ) cfg.databases
-  );
-  jobUnits = lib.mapAttrs (_: j: { inherit (j) kinds; }) (
-    lib.filterAttrs (_: j: j.enable) {
-      "pgarchive-prune.service" = {
-        inherit (cfg.prune) enable;
-        kinds = [
-          "targets"
-          "healthcheck"
-        ];
-      };
-      "pgarchive-verify.service" = {
-        inherit (cfg.verify) enable;
-        kinds = [
-          "targets"
-          "healthcheck"
-          "drill"
-        ];
-      };
-      "pgarchive-drill.service" = {
-        inherit (cfg.drill) enable;
-        kinds = [
-          "targets"
-          "healthcheck"
-          "drill"
-        ];
-      };
-    }
-  );
-  notifiedUnits = lib.attrNames (dumpUnits // jobUnits);
-  notifierUnit = unit: "pgarchive-notify@${unit}.service";
-  notifierUnits = lib.listToAttrs (
-    map (unit: lib.nameValuePair (notifierUnit unit) { kinds = [ "notify" ]; }) notifiedUnits
-  );
-  readers = dumpUnits // jobUnits // notifierUnits;
-
-  # TOML has no null: leave out what is unset.
-  dropEmpty = lib.filterAttrs (_: v: v != null && v != "" && v != [ ] && v != { });
-
-  # Where drill keeps its records: StateDirectory=pgarchive of the drill
-  # unit, named in the config so the two cannot drift apart.
-  drillStateDir = "/var/lib/pgarchive";
-
-  # The settings as the binary sees them. credDir is the directory secret
-  # paths are rewritten into, or null to keep the host paths; loaded lists
-  # the credential ids the reading unit loads.
-  #
-  # Why one file per unit: a credential's path is
-  # /run/credentials/<unit>/<id>, so it differs between postgresqlBackup-db1
-  # and postgresqlBackup-db2, and the config file is in the store, shared by
-  # every reader. The binary takes paths literally (config.Validate wants
-  # absolute paths, with no $CREDENTIALS_DIRECTORY expansion), so each unit
-  # gets its own rendering with its own directory; the files differ only in
-  # those paths and are a few hundred bytes each. A `%d` in the file would
-  # not help either: systemd expands specifiers on command lines, not in
-  # files the program reads.
-  #
-  # A unit loads only the secrets its job uses (the notifier no S3 keys,
-  # push no drill identity). The paths of the others stay the host paths in
-  # its file: the schema wants them (a remote target needs
-  # rclone.config_file, say), the job never opens them, and running as
-  # postgres or pgarchive-notify it could not read root-only files anyway.
-  mkSettings =
-    {
-      credDir ? null,
-      loaded ? [ ],
-    }:
+  # A table of settings derived from the options: unset values left out
+  # (TOML has no null), the table too when nothing is left, and each value
+  # lib.mkDefault, so that services.pgarchive.settings wins.
+  table =
+    attrs:
     let
-      secret = id: path: if credDir != null && lib.elem id loaded then "${credDir}/${id}" else toString path;
+      set = lib.filterAttrs (
+        _: v:
+        !lib.elem v [
+          null
+          ""
+          [ ]
+          { }
+        ]
+      ) attrs;
     in
-    lib.recursiveUpdate (dropEmpty {
-      dump_dir = toString pgb.location;
-      compression = pgb.compression;
-      host = cfg.host;
-      max_dump_age = cfg.maxDumpAge;
-      prune_on_host = cfg.pruneOnHost;
-      encryption = dropEmpty {
-        recipients = cfg.encryption.recipients;
-        recipients_file = lib.mapNullable (secret "encryption.recipients_file") cfg.encryption.recipientsFile;
-        passphrase_file = lib.mapNullable (secret "encryption.passphrase_file") cfg.encryption.passphraseFile;
-      };
-      targets = lib.mapAttrs (
-        name: target:
-        dropEmpty {
-          inherit (target)
-            type
-            remote
-            path
-            options
-            ;
-          secret_files = lib.mapAttrs (option: secret "target.${name}.${option}") target.secretFiles;
-        }
-      ) cfg.targets;
-      rclone = dropEmpty {
-        config_file = lib.mapNullable (secret "rclone.config_file") cfg.rclone.configFile;
-      };
-      retention = dropEmpty {
-        keep_last = cfg.retention.keepLast;
-        inherit (cfg.retention)
-          hourly
-          daily
-          weekly
-          monthly
-          yearly
-          ;
-        incomplete_grace = cfg.retention.incompleteGrace;
-      };
-      drill = dropEmpty {
-        inherit (cfg.drill) connection queries;
-        identity_file = lib.mapNullable (secret "drill.identity_file") cfg.drill.identityFile;
-        passphrase_file = lib.mapNullable (secret "drill.passphrase_file") cfg.drill.passphraseFile;
-        state_dir = drillStateDir;
-      };
-      notify = dropEmpty {
-        urls_file = lib.mapNullable (secret "notify.urls_file") cfg.notify.urlsFile;
-      };
-      healthcheck = dropEmpty {
-        url_file = lib.mapNullable (secret "healthcheck.url_file") cfg.healthcheck.urlFile;
-      };
-      metrics = dropEmpty {
-        textfile = lib.mapNullable toString cfg.metrics.textfile;
-      };
-      status = dropEmpty {
-        max_age = cfg.status.maxAge;
-      };
-    }) cfg.settings;
+    lib.mkIf (set != { }) (lib.mapAttrsRecursive (_: lib.mkDefault) set);
 
-  # Keyed by reader: each unit of `readers`, and /etc/pgarchive/config.toml
-  # (for `pgarchive list`, `status` and `restore` run by an administrator as
-  # root), which keeps the host paths as given.
-  etcKey = "etc/pgarchive/config.toml";
-  allSettings =
-    lib.mapAttrs (
-      unit: reader:
-      mkSettings {
-        credDir = "/run/credentials/${unit}";
-        loaded = map (c: c.id) (secretsFor reader.kinds);
-      }
-    ) readers
-    // {
-      ${etcKey} = mkSettings { };
-    };
-
-  # The rendered file, checked by the binary at build time: the unit uses
-  # the output of the check, so a config the binary rejects fails the system
-  # build instead of the first run. check-config reads no secret file and
-  # does no network access, so it works in the build sandbox.
-  mkConfigFile =
-    key: settings:
+  # The file every unit and the administrator read. The units name the
+  # output of the check, so a config the binary rejects fails the system
+  # build instead of the first run; check-config reads no secret file and
+  # opens no connection, so it works in the build sandbox.
+  configFile =
     let
-      fileName = lib.strings.sanitizeDerivationName (
-        if key == etcKey then
-          "pgarchive.toml"
-        else
-          "pgarchive-${lib.removePrefix "pgarchive-" (lib.removeSuffix ".service" key)}.toml"
-      );
-      rendered = settingsFormat.generate fileName settings;
+      rendered = settingsFormat.generate "pgarchive.toml" cfg.settings;
     in
     if cfg.checkConfig then
-      pkgs.runCommand fileName
+      pkgs.runCommand "pgarchive.toml"
         {
           nativeBuildInputs = [ cfg.package ];
           preferLocalBuild = true;
@@ -260,61 +82,53 @@ let
     else
       rendered;
 
-  configFiles = lib.mapAttrs mkConfigFile allSettings;
-
-  # The notifier's configs, one per instance, named <failed unit>.toml so
-  # that the template's ExecStart finds its own as %i.toml. (An instance is
-  # a unit of its own with its own credentials directory,
-  # /run/credentials/pgarchive-notify@<failed unit>.service, and the file
-  # must name that directory; the instances are the units this module gives
-  # OnFailure=, so they are known here.)
-  notifierConfigs = pkgs.runCommand "pgarchive-notify-configs" { preferLocalBuild = true; } (
-    ''
-      mkdir "$out"
-    ''
-    + lib.concatMapStrings (unit: ''
-      ln -s ${configFiles.${notifierUnit unit}} "$out"/${lib.escapeShellArg "${unit}.toml"}
-    '') notifiedUnits
-  );
+  # The secrets of the config by what reads them, as LoadCredential=
+  # entries <id>:<host path>; the id is the secret's dotted key, under
+  # which the binary finds it in $CREDENTIALS_DIRECTORY. Taken from the
+  # settings, so a secret path set there is loaded too.
+  credentials =
+    let
+      s = cfg.settings;
+      credential = id: path: lib.optional (path != null) "${id}:${toString path}";
+    in
+    {
+      # Every job that lists or writes the targets.
+      targets =
+        lib.concatLists (
+          lib.mapAttrsToList (
+            name: target:
+            lib.concatLists (
+              lib.mapAttrsToList (
+                option: credential "targets.${name}.secret_files.${option}"
+              ) target.secret_files or { }
+            )
+          ) s.targets or { }
+        )
+        ++ credential "rclone.config_file" s.rclone.config_file or null;
+      # push encrypts.
+      encryption =
+        credential "encryption.recipients_file" s.encryption.recipients_file or null
+        ++ credential "encryption.passphrase_file" s.encryption.passphrase_file or null;
+      # drill and verify decrypt.
+      drill =
+        credential "drill.identity_file" s.drill.identity_file or null
+        ++ credential "drill.passphrase_file" s.drill.passphrase_file or null;
+      notify = credential "notify.urls_file" s.notify.urls_file or null;
+      # push, prune, verify and drill ping.
+      healthcheck = credential "healthcheck.url_file" s.healthcheck.url_file or null;
+    };
 
   exe = lib.getExe cfg.package;
-
-  # A command-line word that keeps a systemd specifier (%i): quoted like
-  # escapeExecArg, but with % left alone. Only for words whose other parts
-  # are store paths or fixed text.
-  execArgWithSpecifier = arg: lib.replaceStrings [ "$" ] [ "$$" ] (builtins.toJSON arg);
+  unitFor = db: if pgb.backupAll then "postgresqlBackup" else "postgresqlBackup-${db}";
+  dumpedDatabases = if pgb.backupAll then [ "all" ] else pgb.databases;
 
   # The metrics textfile's directory: every job writes the file there
   # atomically (a temporary file beside it, then rename), and keeps its
   # state and lock files beside it, so the units need write access to the
   # directory itself, not only to the file.
   metricsDir = lib.mapNullable (f: dirOf (toString f)) cfg.metrics.textfile;
-  metricsPaths = lib.optional (metricsDir != null) metricsDir;
-  # Directories that must not become writable by postgres, or that are
-  # private to each unit (PrivateTmp).
-  unfitMetricsDirs = [
-    "/"
-    "/etc"
-    "/nix"
-    "/run"
-    "/srv"
-    "/usr"
-    "/var"
-    "/var/lib"
-    "/var/log"
-  ];
-  metricsDirFits =
-    metricsDir == null
-    || !(
-      lib.elem metricsDir unfitMetricsDirs
-      || lib.any (d: metricsDir == d || lib.hasPrefix "${d}/" metricsDir) [
-        "/tmp"
-        "/var/tmp"
-        "/nix/store"
-      ]
-    );
 
-  retentionCounts = {
+  setRetentionCounts = lib.filterAttrs (_: n: n != null) {
     inherit (cfg.retention)
       keepLast
       hourly
@@ -324,63 +138,51 @@ let
       yearly
       ;
   };
-  setRetentionCounts = lib.filterAttrs (_: n: n != null) retentionCounts;
-
-  # Hardening shared by the units that run pgarchive jobs as postgres: they
-  # reach the targets over the network and PostgreSQL over its Unix socket
-  # or TCP, and write only where ReadWritePaths says.
-  jobHardening = {
-    NoNewPrivileges = lib.mkDefault true;
-    PrivateTmp = lib.mkDefault true;
-    ProtectSystem = lib.mkDefault "strict";
-    ProtectHome = lib.mkDefault true;
-    RestrictAddressFamilies = lib.mkDefault [
-      "AF_UNIX"
-      "AF_INET"
-      "AF_INET6"
-    ];
-  };
 
   # A job unit (prune, verify, drill): oneshot, as postgres, like the push
   # in the dump units. One user for every job keeps the files they share
   # writable by all of them: the metrics textfile with its state and lock
-  # files, and local targets (push writes there, prune deletes).
+  # files, and local targets (push writes there, prune deletes). They reach
+  # the targets over the network and PostgreSQL over its Unix socket or
+  # TCP, and write only where ReadWritePaths says.
   mkJobService =
-    name:
     {
       description,
       args,
+      loadCredential,
       readWritePaths ? [ ],
       path ? [ ],
-      extraServiceConfig ? { },
     }:
-    let
-      unit = "${name}.service";
-    in
     {
       inherit description path;
       wants = [ "network-online.target" ];
       after = [ "network-online.target" ];
       onFailure = [ "pgarchive-notify@%n.service" ];
-      serviceConfig =
-        jobHardening
-        // {
-          Type = "oneshot";
-          User = "postgres";
-          Group = "postgres";
-          ExecStart = escapeExecArgs (
-            [
-              exe
-              "--config"
-              configFiles.${unit}
-            ]
-            ++ args
-          );
-          LoadCredential = loadCredentials jobUnits.${unit}.kinds;
-          TimeoutStartSec = lib.mkDefault cfg.timeoutStartSec;
-          ReadWritePaths = readWritePaths ++ metricsPaths;
-        }
-        // extraServiceConfig;
+      serviceConfig = {
+        Type = "oneshot";
+        User = "postgres";
+        Group = "postgres";
+        ExecStart = utils.escapeSystemdExecArgs (
+          [
+            exe
+            "--config"
+            configFile
+          ]
+          ++ args
+        );
+        LoadCredential = loadCredential;
+        TimeoutStartSec = lib.mkDefault cfg.timeoutStartSec;
+        ReadWritePaths = readWritePaths ++ lib.optional (metricsDir != null) metricsDir;
+        NoNewPrivileges = lib.mkDefault true;
+        PrivateTmp = lib.mkDefault true;
+        ProtectSystem = lib.mkDefault "strict";
+        ProtectHome = lib.mkDefault true;
+        RestrictAddressFamilies = lib.mkDefault [
+          "AF_UNIX"
+          "AF_INET"
+          "AF_INET6"
+        ];
+      };
     };
 
   mkTimer = description: startAt: {
@@ -394,16 +196,6 @@ let
       RandomizedDelaySec = lib.mkDefault "1h";
     };
   };
-
-  isPostQuantum = r: lib.hasPrefix "age1pq1" r || lib.hasPrefix "age1tagpq1" r;
-  pqRecipients = lib.filter isPostQuantum cfg.encryption.recipients;
-  hasRecipients = cfg.encryption.recipients != [ ] || cfg.encryption.recipientsFile != null;
-  hasPassphrase = cfg.encryption.passphraseFile != null;
-  dumpedDatabases = if pgb.backupAll then [ "all" ] else pgb.databases;
-  targetNameRe = "[A-Za-z0-9][A-Za-z0-9._-]*";
-  localTargetPaths = lib.mapAttrsToList (_: t: t.path) (
-    lib.filterAttrs (_: t: t.type == "local" && lib.hasPrefix "/" t.path) cfg.targets
-  );
 
   targetModule =
     { name, ... }:
@@ -469,9 +261,10 @@ let
           '';
           description = ''
             rclone options whose values are read from files at run time
-            (an SFTP `key_file`, S3 keys, passwords). The files are handed to
-            the dump unit with `LoadCredential`, so they may stay readable by
-            root only.
+            (an SFTP `key_file`, S3 keys, passwords). The units that reach
+            the targets load them with
+            `LoadCredential=targets.<name>.secret_files.<option>:<path>`, so
+            they may stay readable by root only.
           '';
         };
       };
@@ -820,50 +613,18 @@ in
     };
 
     settings = lib.mkOption {
-      type = settingsFormat.type;
+      type = lib.types.submodule { freeformType = settingsFormat.type; };
       default = { };
       example = {
         max_dump_age = "3h";
+        stall_timeout = "5m";
       };
       description = ''
-        Further keys of pgarchive's TOML configuration, merged over what the
-        options above render. Values are written to the store as they are:
-        paths here are not turned into credentials.
-      '';
-    };
-
-    renderedSettings = lib.mkOption {
-      type = lib.types.attrsOf settingsFormat.type;
-      internal = true;
-      readOnly = true;
-      description = ''
-        The configuration as rendered to TOML, by reader:
-        `etc/pgarchive/config.toml`, and one entry per unit that runs
-        pgarchive (`postgresqlBackup-db1.service`, `pgarchive-prune.service`,
-        `pgarchive-notify@postgresqlBackup-db1.service.service`...) with the
-        paths of the secrets it loads rewritten into that unit's credentials
-        directory. For tests and debugging.
-      '';
-    };
-
-    configFiles = lib.mkOption {
-      type = lib.types.attrsOf lib.types.path;
-      internal = true;
-      readOnly = true;
-      description = ''
-        The checked configuration files, keyed as
-        {option}`services.pgarchive.renderedSettings`.
-      '';
-    };
-
-    notifierConfigs = lib.mkOption {
-      type = lib.types.path;
-      internal = true;
-      readOnly = true;
-      description = ''
-        The directory of the notifier's configuration files, one per
-        instance: `<failed unit>.toml`, linking to the checked file of
-        `pgarchive-notify@<failed unit>.service`.
+        pgarchive's configuration (README, "Configuration"), rendered to
+        {file}`/etc/pgarchive/config.toml`, the one file every unit and
+        `pgarchive` at the shell read. The options above fill it with
+        `lib.mkDefault`: a key set here wins. Secret paths set here are
+        loaded into the units as credentials, as those of the options are.
       '';
     };
   };
@@ -871,139 +632,167 @@ in
   config = lib.mkIf cfg.enable (
     lib.mkMerge [
       {
-        assertions = [
-          {
-            assertion = pgb.enable;
-            message = ''
-              services.pgarchive.enable requires services.postgresqlBackup.enable = true:
-              pgarchive pushes the dumps that services.postgresqlBackup makes.
-            '';
-          }
-          {
-            assertion = cfg.targets != { };
-            message = ''
-              services.pgarchive.targets is empty: define at least one, e.g.
-              services.pgarchive.targets.nas = { type = "sftp"; path = "pg"; options.host = "nas"; };
-            '';
-          }
-          {
-            assertion = !(hasRecipients && hasPassphrase);
-            message = ''
-              services.pgarchive.encryption: set either services.pgarchive.encryption.recipients
-              (or recipientsFile) or services.pgarchive.encryption.passphraseFile, not both.
-            '';
-          }
-          {
-            assertion = hasRecipients || hasPassphrase;
-            message = ''
-              services.pgarchive.encryption: set services.pgarchive.encryption.recipients
-              (age public keys; recommended), services.pgarchive.encryption.recipientsFile,
-              or services.pgarchive.encryption.passphraseFile.
-            '';
-          }
-          {
-            assertion = pqRecipients == [ ] || lib.length pqRecipients == lib.length cfg.encryption.recipients;
-            message = ''
-              services.pgarchive.encryption.recipients mixes post-quantum recipients
-              (${lib.concatStringsSep ", " pqRecipients}) with classic ones: age refuses the mix,
-              because any classic recipient would take away the post-quantum protection.
-              Use only one kind.
-            '';
-          }
-          {
-            assertion = !cfg.drill.enable || cfg.drill.identityFile != null || cfg.drill.passphraseFile != null;
-            message = ''
-              services.pgarchive.drill.enable needs services.pgarchive.drill.identityFile: a drill
-              decrypts, and the host holds public keys only. Make a key for drills
-              (age-keygen -o drill-key.txt, or pgarchive keygen), add its public key to
-              services.pgarchive.encryption.recipients, keep the file as a secret (sops-nix, agenix)
-              and set services.pgarchive.drill.identityFile to its path, e.g.
-              config.sops.secrets."pgarchive-drill-key".path. (In passphrase mode,
-              services.pgarchive.drill.passphraseFile.)
-            '';
-          }
-          {
-            assertion = cfg.drill.identityFile == null || cfg.drill.passphraseFile == null;
-            message = ''
-              services.pgarchive.drill: set services.pgarchive.drill.identityFile or
-              services.pgarchive.drill.passphraseFile, not both.
-            '';
-          }
-          {
-            assertion = !cfg.verify.enable || (cfg.verify.sample > 0 && cfg.verify.sample <= 100);
-            message = ''
-              services.pgarchive.verify.sample is ${toString cfg.verify.sample}: it is a percentage of
-              each database's archives, above 0 and at most 100 (5 checks a twentieth each run).
-            '';
-          }
-          {
-            assertion = !(cfg.prune.enable && !cfg.pruneOnHost);
-            message = ''
-              services.pgarchive.prune.enable = true contradicts services.pgarchive.pruneOnHost = false:
-              pgarchive prune refuses to delete on a host that may not prune. Prune on the machine
-              that holds deleting credentials (pgarchive prune --host <this host>), or set
-              services.pgarchive.pruneOnHost = true.
-            '';
-          }
-          {
-            assertion = !cfg.prune.enable || lib.any (n: n > 0) (lib.attrValues setRetentionCounts);
-            message = ''
-              services.pgarchive.prune.enable needs a retention policy: set at least one of
-              services.pgarchive.retention.{keepLast,hourly,daily,weekly,monthly,yearly} above 0,
-              e.g. services.pgarchive.retention = { daily = 7; weekly = 4; monthly = 6; };
-              (with none, prune would keep only the newest archive of each database).
-            '';
-          }
-          {
-            assertion = metricsDirFits;
-            message = ''
-              services.pgarchive.metrics.textfile is ${toString cfg.metrics.textfile}: its directory
-              ${toString metricsDir} is made writable to the postgres group (the jobs replace the file
-              atomically beside it), so it must be a directory for textfiles, such as
-              /var/lib/prometheus-node-exporter-text-files, not a system directory, and not under
-              /tmp or /var/tmp (private to each unit).
-            '';
-          }
-        ]
-        ++ lib.mapAttrsToList (name: n: {
-          assertion = n >= 0;
-          message = ''
-            services.pgarchive.retention.${name} is ${toString n}: a count of archives to keep,
-            zero or more.
-          '';
-        }) setRetentionCounts
-        ++ map (db: {
-          assertion = lib.elem db dumpedDatabases;
-          message = ''
-            services.pgarchive.databases contains "${db}", which services.postgresqlBackup
-            does not dump (it dumps: ${lib.concatStringsSep ", " dumpedDatabases}).
-          '';
-        }) cfg.databases
-        ++ lib.concatLists (
-          lib.mapAttrsToList (name: target: [
+        assertions =
+          let
+            hasRecipients = cfg.encryption.recipients != [ ] || cfg.encryption.recipientsFile != null;
+            pqRecipients = lib.filter (
+              r: lib.hasPrefix "age1pq1" r || lib.hasPrefix "age1tagpq1" r
+            ) cfg.encryption.recipients;
+          in
+          [
             {
-              assertion = builtins.match targetNameRe name != null;
+              assertion = pgb.enable;
               message = ''
-                services.pgarchive.targets."${name}": a target name is letters, digits, '.', '_' or '-',
-                starting with a letter or digit (it is a journal field and a credential name).
+                services.pgarchive.enable requires services.postgresqlBackup.enable = true:
+                pgarchive pushes the dumps that services.postgresqlBackup makes.
               '';
             }
             {
-              assertion = (target.type == null) != (target.remote == null);
+              assertion = cfg.targets != { };
               message = ''
-                services.pgarchive.targets.${name}: set exactly one of
-                services.pgarchive.targets.${name}.type (an rclone backend) or
-                services.pgarchive.targets.${name}.remote (from services.pgarchive.rclone.configFile).
+                services.pgarchive.targets is empty: define at least one, e.g.
+                services.pgarchive.targets.nas = { type = "sftp"; path = "pg"; options.host = "nas"; };
               '';
             }
             {
-              assertion = target.remote == null || cfg.rclone.configFile != null;
+              assertion = !(hasRecipients && cfg.encryption.passphraseFile != null);
               message = ''
-                services.pgarchive.targets.${name}.remote needs services.pgarchive.rclone.configFile.
+                services.pgarchive.encryption: set either services.pgarchive.encryption.recipients
+                (or recipientsFile) or services.pgarchive.encryption.passphraseFile, not both.
               '';
             }
-          ]) cfg.targets
-        );
+            {
+              assertion = hasRecipients || cfg.encryption.passphraseFile != null;
+              message = ''
+                services.pgarchive.encryption: set services.pgarchive.encryption.recipients
+                (age public keys; recommended), services.pgarchive.encryption.recipientsFile,
+                or services.pgarchive.encryption.passphraseFile.
+              '';
+            }
+            {
+              assertion = pqRecipients == [ ] || lib.length pqRecipients == lib.length cfg.encryption.recipients;
+              message = ''
+                services.pgarchive.encryption.recipients mixes post-quantum recipients
+                (${lib.concatStringsSep ", " pqRecipients}) with classic ones: age refuses the mix,
+                because any classic recipient would take away the post-quantum protection.
+                Use only one kind.
+              '';
+            }
+            {
+              assertion = !cfg.drill.enable || cfg.drill.identityFile != null || cfg.drill.passphraseFile != null;
+              message = ''
+                services.pgarchive.drill.enable needs services.pgarchive.drill.identityFile: a drill
+                decrypts, and the host holds public keys only. Make a key for drills
+                (age-keygen -o drill-key.txt, or pgarchive keygen), add its public key to
+                services.pgarchive.encryption.recipients, keep the file as a secret (sops-nix, agenix)
+                and set services.pgarchive.drill.identityFile to its path, e.g.
+                config.sops.secrets."pgarchive-drill-key".path. (In passphrase mode,
+                services.pgarchive.drill.passphraseFile.)
+              '';
+            }
+            {
+              assertion = cfg.drill.identityFile == null || cfg.drill.passphraseFile == null;
+              message = ''
+                services.pgarchive.drill: set services.pgarchive.drill.identityFile or
+                services.pgarchive.drill.passphraseFile, not both.
+              '';
+            }
+            {
+              assertion = !cfg.verify.enable || (cfg.verify.sample > 0 && cfg.verify.sample <= 100);
+              message = ''
+                services.pgarchive.verify.sample is ${toString cfg.verify.sample}: it is a percentage of
+                each database's archives, above 0 and at most 100 (5 checks a twentieth each run).
+              '';
+            }
+            {
+              assertion = !(cfg.prune.enable && !cfg.pruneOnHost);
+              message = ''
+                services.pgarchive.prune.enable = true contradicts services.pgarchive.pruneOnHost = false:
+                pgarchive prune refuses to delete on a host that may not prune. Prune on the machine
+                that holds deleting credentials (pgarchive prune --host <this host>), or set
+                services.pgarchive.pruneOnHost = true.
+              '';
+            }
+            {
+              assertion = !cfg.prune.enable || lib.any (n: n > 0) (lib.attrValues setRetentionCounts);
+              message = ''
+                services.pgarchive.prune.enable needs a retention policy: set at least one of
+                services.pgarchive.retention.{keepLast,hourly,daily,weekly,monthly,yearly} above 0,
+                e.g. services.pgarchive.retention = { daily = 7; weekly = 4; monthly = 6; };
+                (with none, prune would keep only the newest archive of each database).
+              '';
+            }
+            {
+              # Directories that must not become writable by postgres, or
+              # that are private to each unit (PrivateTmp).
+              assertion =
+                metricsDir == null
+                || !(
+                  lib.elem metricsDir [
+                    "/"
+                    "/etc"
+                    "/nix"
+                    "/run"
+                    "/srv"
+                    "/usr"
+                    "/var"
+                    "/var/lib"
+                    "/var/log"
+                  ]
+                  || lib.any (d: metricsDir == d || lib.hasPrefix "${d}/" metricsDir) [
+                    "/tmp"
+                    "/var/tmp"
+                    "/nix/store"
+                  ]
+                );
+              message = ''
+                services.pgarchive.metrics.textfile is ${toString cfg.metrics.textfile}: its directory
+                ${toString metricsDir} is made writable to the postgres group (the jobs replace the file
+                atomically beside it), so it must be a directory for textfiles, such as
+                /var/lib/prometheus-node-exporter-text-files, not a system directory, and not under
+                /tmp or /var/tmp (private to each unit).
+              '';
+            }
+          ]
+          ++ lib.mapAttrsToList (name: n: {
+            assertion = n >= 0;
+            message = ''
+              services.pgarchive.retention.${name} is ${toString n}: a count of archives to keep,
+              zero or more.
+            '';
+          }) setRetentionCounts
+          ++ map (db: {
+            assertion = lib.elem db dumpedDatabases;
+            message = ''
+              services.pgarchive.databases contains "${db}", which services.postgresqlBackup
+              does not dump (it dumps: ${lib.concatStringsSep ", " dumpedDatabases}).
+            '';
+          }) cfg.databases
+          ++ lib.concatLists (
+            lib.mapAttrsToList (name: target: [
+              {
+                assertion = builtins.match "[A-Za-z0-9][A-Za-z0-9._-]*" name != null;
+                message = ''
+                  services.pgarchive.targets."${name}": a target name is letters, digits, '.', '_' or '-',
+                  starting with a letter or digit (it is a journal field and a credential name).
+                '';
+              }
+              {
+                assertion = (target.type == null) != (target.remote == null);
+                message = ''
+                  services.pgarchive.targets.${name}: set exactly one of
+                  services.pgarchive.targets.${name}.type (an rclone backend) or
+                  services.pgarchive.targets.${name}.remote (from services.pgarchive.rclone.configFile).
+                '';
+              }
+              {
+                assertion = target.remote == null || cfg.rclone.configFile != null;
+                message = ''
+                  services.pgarchive.targets.${name}.remote needs services.pgarchive.rclone.configFile.
+                '';
+              }
+            ]) cfg.targets
+          );
 
         warnings =
           lib.optional (pgb.enable && cfg.databases == [ ]) ''
@@ -1019,12 +808,63 @@ in
             textfile collector reads only files ending in .prom.
           '';
 
-        services.pgarchive.renderedSettings = allSettings;
-        services.pgarchive.configFiles = configFiles;
-        services.pgarchive.notifierConfigs = notifierConfigs;
+
+        # The configuration as the options give it; the host paths of
+        # secrets stay as given (the units load them as credentials).
+        services.pgarchive.settings = lib.mkMerge [
+          (table {
+            dump_dir = toString pgb.location;
+            inherit (pgb) compression;
+            inherit (cfg) host;
+            max_dump_age = cfg.maxDumpAge;
+            prune_on_host = cfg.pruneOnHost;
+          })
+          {
+            encryption = table {
+              inherit (cfg.encryption) recipients;
+              recipients_file = lib.mapNullable toString cfg.encryption.recipientsFile;
+              passphrase_file = lib.mapNullable toString cfg.encryption.passphraseFile;
+            };
+            targets = lib.mapAttrs (
+              _: target:
+              table {
+                inherit (target)
+                  type
+                  remote
+                  path
+                  options
+                  ;
+                secret_files = lib.mapAttrs (_: toString) target.secretFiles;
+              }
+            ) cfg.targets;
+            rclone = table { config_file = lib.mapNullable toString cfg.rclone.configFile; };
+            retention = table {
+              keep_last = cfg.retention.keepLast;
+              inherit (cfg.retention)
+                hourly
+                daily
+                weekly
+                monthly
+                yearly
+                ;
+              incomplete_grace = cfg.retention.incompleteGrace;
+            };
+            drill = table {
+              inherit (cfg.drill) connection queries;
+              identity_file = lib.mapNullable toString cfg.drill.identityFile;
+              passphrase_file = lib.mapNullable toString cfg.drill.passphraseFile;
+              # StateDirectory=pgarchive of the drill unit.
+              state_dir = "/var/lib/pgarchive";
+            };
+            notify = table { urls_file = lib.mapNullable toString cfg.notify.urlsFile; };
+            healthcheck = table { url_file = lib.mapNullable toString cfg.healthcheck.urlFile; };
+            metrics = table { textfile = lib.mapNullable toString cfg.metrics.textfile; };
+            status = table { max_age = cfg.status.maxAge; };
+          }
+        ];
 
         environment.systemPackages = [ cfg.package ];
-        environment.etc."pgarchive/config.toml".source = configFiles.${etcKey};
+        environment.etc."pgarchive/config.toml".source = configFile;
 
         # OnFailure=pgarchive-notify@%n.service starts this with the failed
         # unit's full name as the instance (%i, raw: %I would turn the '-'
@@ -1032,12 +872,6 @@ in
         # systemctl how the unit ended, reads that run's journal lines and
         # sends them to every URL of services.pgarchive.notify.urlsFile;
         # without one (--dry-run) it writes the notice to the journal only.
-        #
-        # Each instance reads %i.toml from notifierConfigs, its own config
-        # naming its own credentials directory. So the notifier serves the
-        # units this module gives OnFailure= (the dump units and the job
-        # units); another unit pointing its OnFailure= here finds no config
-        # and the notifier fails, saying so in the journal.
         #
         # Who it runs as: pgarchive-notify, a system user of its own that
         # owns nothing and can reach no database (not postgres, whose peer
@@ -1058,22 +892,22 @@ in
           path = [ config.systemd.package ];
           serviceConfig = {
             Type = "oneshot";
+            # %i is a unit name: no quoting needed, and none wanted (it
+            # must stay a specifier).
             ExecStart = lib.concatStringsSep " " (
               [
-                (escapeExecArgs [
+                (utils.escapeSystemdExecArgs [
                   exe
                   "--config"
-                ])
-                (execArgWithSpecifier "${notifierConfigs}/%i.toml")
-                (escapeExecArgs [
+                  configFile
                   "notify"
                   "--unit"
                 ])
-                (execArgWithSpecifier "%i")
+                "%i"
               ]
-              ++ lib.optional (cfg.notify.urlsFile == null) (escapeExecArg "--dry-run")
+              ++ lib.optional (cfg.notify.urlsFile == null) "--dry-run"
             );
-            LoadCredential = loadCredentials [ "notify" ];
+            LoadCredential = credentials.notify;
             TimeoutStartSec = "5min";
             # With --dry-run the notice is pgarchive's standard output:
             # log it as an error, as the failure it reports.
@@ -1110,32 +944,32 @@ in
         };
         users.groups.pgarchive-notify = { };
 
-        systemd.services.pgarchive-prune = lib.mkIf cfg.prune.enable (
-          mkJobService "pgarchive-prune" {
-            description = "pgarchive prune: delete archives services.pgarchive.retention does not keep";
-            args = [ "prune" ];
-            # prune deletes from local targets. "-": a path that is
-            # missing (a disk not mounted, nothing pushed yet) must not
-            # keep the unit from starting; prune then reports the target.
-            readWritePaths = map (p: "-${p}") localTargetPaths;
-          }
-        );
+        systemd.services.pgarchive-prune = lib.mkIf cfg.prune.enable (mkJobService {
+          description = "pgarchive prune: delete archives services.pgarchive.retention does not keep";
+          args = [ "prune" ];
+          loadCredential = credentials.targets ++ credentials.healthcheck;
+          # prune deletes from local targets. "-": a path that is missing
+          # (a disk not mounted, nothing pushed yet) must not keep the unit
+          # from starting; prune then reports the target.
+          readWritePaths = lib.mapAttrsToList (_: t: "-${t.path}") (
+            lib.filterAttrs (_: t: t.type == "local" && lib.hasPrefix "/" t.path) cfg.targets
+          );
+        });
         systemd.timers.pgarchive-prune = lib.mkIf cfg.prune.enable (
           mkTimer "pgarchive prune" cfg.prune.startAt
         );
 
-        systemd.services.pgarchive-verify = lib.mkIf cfg.verify.enable (
-          mkJobService "pgarchive-verify" {
-            description = "pgarchive verify: check archives against their manifests";
-            args = [
-              "verify"
-              "--sample"
-              (toString cfg.verify.sample)
-            ];
-            # pg_restore reads custom-format dumps through.
-            path = [ config.services.postgresql.package ];
-          }
-        );
+        systemd.services.pgarchive-verify = lib.mkIf cfg.verify.enable (mkJobService {
+          description = "pgarchive verify: check archives against their manifests";
+          args = [
+            "verify"
+            "--sample"
+            (toString cfg.verify.sample)
+          ];
+          loadCredential = credentials.targets ++ credentials.healthcheck ++ credentials.drill;
+          # pg_restore reads custom-format dumps through.
+          path = [ config.services.postgresql.package ];
+        });
         systemd.timers.pgarchive-verify = lib.mkIf cfg.verify.enable (
           mkTimer "pgarchive verify" cfg.verify.startAt
         );
@@ -1143,23 +977,24 @@ in
         # The drill creates and drops pgarchive_drill_<db> on the local
         # server over its Unix socket, as the postgres role (peer
         # authentication), with psql and pg_restore of the server's
-        # package, and keeps its records in StateDirectory.
+        # package, and keeps its records in StateDirectory (drill.state_dir).
         systemd.services.pgarchive-drill = lib.mkIf cfg.drill.enable (
           lib.mkMerge [
-            (mkJobService "pgarchive-drill" {
+            (mkJobService {
               description = "pgarchive drill: restore archives into a scratch database and check them";
               args = [
                 "drill"
                 "--age"
                 (toString cfg.drill.age)
               ];
+              loadCredential = credentials.targets ++ credentials.healthcheck ++ credentials.drill;
               path = [ config.services.postgresql.package ];
-              extraServiceConfig = {
-                # /var/lib/pgarchive, owned by postgres: drill.state_dir.
-                StateDirectory = "pgarchive";
-                StateDirectoryMode = "0700";
-              };
             })
+            {
+              # /var/lib/pgarchive, owned by postgres.
+              serviceConfig.StateDirectory = "pgarchive";
+              serviceConfig.StateDirectoryMode = "0700";
+            }
             (lib.mkIf (config.services.postgresql.enable && cfg.drill.connection == null) {
               wants = [ "postgresql.target" ];
               after = [ "postgresql.target" ];
@@ -1182,17 +1017,13 @@ in
         systemd.services = lib.listToAttrs (
           map (
             db:
-            let
-              unit = unitFor db;
-              configFile = configFiles."${unit}.service";
-            in
-            lib.nameValuePair unit {
+            lib.nameValuePair (unitFor db) {
               wants = [ "network-online.target" ];
               after = [ "network-online.target" ];
               onFailure = [ "pgarchive-notify@%n.service" ];
               serviceConfig = {
                 ExecStartPost = [
-                  (escapeExecArgs [
+                  (utils.escapeSystemdExecArgs [
                     exe
                     "--config"
                     configFile
@@ -1201,7 +1032,7 @@ in
                     db
                   ])
                 ];
-                LoadCredential = loadCredentials dumpUnits."${unit}.service".kinds;
+                LoadCredential = credentials.targets ++ credentials.encryption ++ credentials.healthcheck;
                 # The unit is nixpkgs': a host may set its own limit.
                 TimeoutStartSec = lib.mkDefault cfg.timeoutStartSec;
                 # push reports progress (STATUS=, bytes so far) for

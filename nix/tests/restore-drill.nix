@@ -60,11 +60,18 @@ common:
         for database in ["db1", "db2"]:
             complete_archives(database)
 
-    with subtest("the units' config names credentials, not the secret files"):
+    with subtest("one config with the host paths; the dump unit loads the secrets by id"):
+        config = db.succeed("readlink -f /etc/pgarchive/config.toml").strip()
         post = db.succeed("systemctl show -p ExecStartPost --value postgresqlBackup-db1.service")
-        config = re.findall(r"/nix/store/[^ ]*-pgarchive-postgresqlBackup-db1\.toml", post)[0]
-        db.succeed(f"grep -F /run/credentials/postgresqlBackup-db1.service/target.nas.key_file {config}")
-        db.fail(f"grep -F /etc/pgarchive-test {config}")
+        assert f" --config {config} " in post, f"ExecStartPost does not name {config}: {post}"
+        db.succeed(f"grep -F /etc/pgarchive-test/nas_ssh {config}")
+        db.succeed(
+            "systemctl cat postgresqlBackup-db1.service > /tmp/db1.unit"
+            " && grep -Fx LoadCredential=targets.nas.secret_files.key_file:/etc/pgarchive-test/nas_ssh /tmp/db1.unit"
+        )
+        # postgres cannot read the key at its host path: the push that
+        # succeeded read it as a credential.
+        db.fail("runuser -u postgres -- cat /etc/pgarchive-test/nas_ssh")
 
     with subtest("the journal carries the PGARCHIVE_ fields"):
         for target in ["nas", "garage"]:

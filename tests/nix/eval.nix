@@ -1,8 +1,9 @@
 # Evaluates services.pgarchive (nix/module.nix) with lib.evalModules beside
 # stand-ins for the NixOS options it touches (nixos-stubs.nix, fake-pkgs.nix)
-# and reports, per case, what a NixOS system would get: the rendered TOML
-# settings, the unit lines it adds, /etc files, and the assertions that
-# fail. Needs only nixpkgs' lib; no store writes, no builds.
+# and reports, per case, what a NixOS system would get: the settings
+# rendered to /etc/pgarchive/config.toml (and how that file is checked), the
+# unit lines it adds, /etc files, and the assertions that fail. Needs only
+# nixpkgs' lib; no store writes, no builds.
 #
 #   NIXPKGS_LIB=/path/to/nixpkgs.lib nix-instantiate --eval --strict --json tests/nix/eval.nix
 #
@@ -137,7 +138,12 @@ let
         ./nixos-stubs.nix
         sopsStub
         module
-        { _module.args.pkgs = pkgs; }
+        {
+          _module.args = {
+            inherit pkgs;
+            utils = import ./fake-utils.nix { inherit lib; };
+          };
+        }
       ]
       ++ modules;
     }).config;
@@ -207,17 +213,22 @@ let
       systemdPackage = toString config.systemd.package;
     }
     // lib.optionalAttrs pa.enable {
-      inherit (pa) renderedSettings;
-      configFiles = lib.mapAttrs (_: f: {
-        path = toString f;
-        # The build-time check: present when the file is the output of
-        # `pgarchive check-config`.
-        buildCommand = f.buildCommand or null;
-      }) pa.configFiles;
-      notifierConfigs = {
-        path = toString pa.notifierConfigs;
-        buildCommand = pa.notifierConfigs.buildCommand or null;
-      };
+      # services.pgarchive.settings, as rendered to TOML.
+      inherit (pa) settings;
+      # /etc/pgarchive/config.toml, which the units name too.
+      configFile =
+        let
+          f = config.environment.etc."pgarchive/config.toml".source;
+        in
+        {
+          path = toString f;
+          # The build-time check: present when the file is the output of
+          # `pgarchive check-config`.
+          buildCommand = f.buildCommand or null;
+          # The file pkgs.formats.toml makes of the settings: the one the
+          # check runs on and copies.
+          rendered = toString ((pkgs.formats.toml { }).generate "pgarchive.toml" pa.settings);
+        };
     };
 
   # Configurations that must evaluate without a failed assertion.
@@ -242,6 +253,8 @@ let
             type = "local";
             path = "/mnt/usb/pg";
           };
+          # settings wins over what the options derive.
+          maxDumpAge = "2h";
           settings.max_dump_age = "90m";
         };
       }
@@ -290,6 +303,13 @@ let
     observability = [
       example
       observability
+    ];
+
+    # A secret path given in settings instead of an option: the units
+    # that read it load it as a credential all the same.
+    settingsSecret = [
+      example
+      { services.pgarchive.settings.healthcheck.url_file = "/run/secrets/ping-from-settings"; }
     ];
 
     # A host that sets the dump unit's own limit, as it may without

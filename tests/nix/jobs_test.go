@@ -14,35 +14,36 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 const metricsDir = "/var/lib/prometheus-node-exporter-text-files"
 
 // execWords splits an Exec*= value as written by the module: words quoted
-// as JSON strings, separated by spaces.
+// as JSON strings, or bare (a specifier such as %i), separated by spaces.
 func execWords(t *testing.T, line string) []string {
 	t.Helper()
-	dec := json.NewDecoder(strings.NewReader(line))
 	var words []string
-	for {
-		var w string
-		err := dec.Decode(&w)
-		if err == io.EOF {
-			return words
+	for rest := strings.TrimLeft(line, " "); rest != ""; rest = strings.TrimLeft(rest, " ") {
+		if rest[0] != '"' {
+			w, after, _ := strings.Cut(rest, " ")
+			words, rest = append(words, w), after
+			continue
 		}
-		if err != nil {
+		dec := json.NewDecoder(strings.NewReader(rest))
+		var w string
+		if err := dec.Decode(&w); err != nil {
 			t.Fatalf("exec line %q: %v", line, err)
 		}
-		words = append(words, w)
+		words, rest = append(words, w), rest[dec.InputOffset():]
 	}
+	return words
 }
 
 func quoted(words ...string) string {
@@ -63,7 +64,7 @@ func contains(list []string, s string) bool {
 }
 
 // TestJobUnits checks pgarchive-prune, -verify and -drill: the command each
-// runs with its own checked config, as postgres, hardened like the dump
+// runs with the checked config, as postgres, hardened like the dump
 // units, notifying on failure, with a timer.
 func TestJobUnits(t *testing.T) {
 	r := evaluate(t).Good["observability"]
@@ -83,12 +84,7 @@ func TestJobUnits(t *testing.T) {
 			t.Errorf("no unit %s", c.unit)
 			continue
 		}
-		cf, ok := r.ConfigFiles[c.unit+".service"]
-		if !ok {
-			t.Errorf("%s: no config file of its own", c.unit)
-			continue
-		}
-		want := quoted(append([]string{exe, "--config", cf.Path}, c.args...)...)
+		want := quoted(append([]string{exe, "--config", r.ConfigFile.Path}, c.args...)...)
 		wantAfter := []string{"network-online.target"}
 		if c.unit == "pgarchive-drill" {
 			// services.postgresql is enabled and drill.connection unset:
@@ -168,42 +164,41 @@ func TestJobUnits(t *testing.T) {
 }
 
 // TestJobSettings checks the rendered TOML of the observability case as
-// config.Parse reads it: every new option under the key config.go defines.
+// config.Parse reads it: every new option under the key config.go defines,
+// secrets at their host paths.
 func TestJobSettings(t *testing.T) {
 	r := evaluate(t).Good["observability"]
-	configs := parseRendered(t, "observability", r)
-	for _, key := range sortedKeys(configs) {
-		c := configs[key]
-		p := c.Retention.Policy
-		if p.KeepLast != 3 || p.Hourly != 0 || p.Daily != 7 || p.Weekly != 4 || p.Monthly != 6 || p.Yearly != 0 {
-			t.Errorf("%s: retention %+v", key, p)
-		}
-		if c.Retention.IncompleteGrace.Duration != 48*time.Hour {
-			t.Errorf("%s: retention.incomplete_grace %v, want 48h", key, c.Retention.IncompleteGrace)
-		}
-		if c.PruneOnHost == nil || !*c.PruneOnHost {
-			t.Errorf("%s: prune_on_host %v, want true written out", key, c.PruneOnHost)
-		}
-		if c.Drill.StateDir != "/var/lib/pgarchive" || len(c.Drill.Queries) != 1 || c.Drill.Connection != "" {
-			t.Errorf("%s: drill %+v", key, c.Drill)
-		}
-		if c.Metrics.Textfile != metricsDir+"/pgarchive.prom" {
-			t.Errorf("%s: metrics.textfile %q", key, c.Metrics.Textfile)
-		}
-		if c.Status.MaxAge.Duration != 26*time.Hour {
-			t.Errorf("%s: status.max_age %v, want 26h", key, c.Status.MaxAge)
-		}
-		if c.Notify.URLsFile == "" || c.Healthcheck.URLFile == "" || c.Drill.IdentityFile == "" {
-			t.Errorf("%s: notify.urls_file %q, healthcheck.url_file %q, drill.identity_file %q: want all set",
-				key, c.Notify.URLsFile, c.Healthcheck.URLFile, c.Drill.IdentityFile)
-		}
+	c := parseRendered(t, "observability", r)
+	if c == nil {
+		t.FailNow()
 	}
-	if c := configs["pgarchive-drill.service"]; c != nil {
-		if want := "/run/credentials/pgarchive-drill.service/drill.identity_file"; c.Drill.IdentityFile != want {
-			t.Errorf("drill: identity_file %q, want %q", c.Drill.IdentityFile, want)
+	p := c.Retention.Policy
+	if p.KeepLast != 3 || p.Hourly != 0 || p.Daily != 7 || p.Weekly != 4 || p.Monthly != 6 || p.Yearly != 0 {
+		t.Errorf("retention %+v", p)
+	}
+	if c.Retention.IncompleteGrace.Duration != 48*time.Hour {
+		t.Errorf("retention.incomplete_grace %v, want 48h", c.Retention.IncompleteGrace)
+	}
+	if c.PruneOnHost == nil || !*c.PruneOnHost {
+		t.Errorf("prune_on_host %v, want true written out", c.PruneOnHost)
+	}
+	if c.Drill.StateDir != "/var/lib/pgarchive" || len(c.Drill.Queries) != 1 || c.Drill.Connection != "" {
+		t.Errorf("drill %+v", c.Drill)
+	}
+	if c.Metrics.Textfile != metricsDir+"/pgarchive.prom" {
+		t.Errorf("metrics.textfile %q", c.Metrics.Textfile)
+	}
+	if c.Status.MaxAge.Duration != 26*time.Hour {
+		t.Errorf("status.max_age %v, want 26h", c.Status.MaxAge)
+	}
+	for key, got := range map[string]string{
+		"notify.urls_file":     c.Notify.URLsFile,
+		"healthcheck.url_file": c.Healthcheck.URLFile,
+		"drill.identity_file":  c.Drill.IdentityFile,
+	} {
+		if !strings.HasPrefix(got, "/run/secrets/pgarchive-") {
+			t.Errorf("%s = %q, want the host path", key, got)
 		}
-	} else {
-		t.Error("no config for pgarchive-drill.service")
 	}
 }
 
@@ -213,30 +208,27 @@ func TestJobSettings(t *testing.T) {
 // replaces the local server.
 func TestAppendOnlyPassphrase(t *testing.T) {
 	r := evaluate(t).Good["passphraseAppendOnly"]
-	configs := parseRendered(t, "passphraseAppendOnly", r)
+	c := parseRendered(t, "passphraseAppendOnly", r)
+	if c == nil {
+		t.FailNow()
+	}
 	if _, ok := r.Units["pgarchive-prune"]; ok {
 		t.Error("pruneOnHost = false: pgarchive-prune.service exists")
 	}
 	if _, ok := r.Timers["pgarchive-prune"]; ok {
 		t.Error("pruneOnHost = false: pgarchive-prune.timer exists")
 	}
-	for key, c := range configs {
-		if c.PruneAllowed() {
-			t.Errorf("%s: prune allowed, want prune_on_host = false", key)
-		}
-		if c.Retention.Daily != 30 {
-			t.Errorf("%s: retention.daily %d, want 30 (for prune --dry-run)", key, c.Retention.Daily)
-		}
-		if c.Drill.Connection != "host=/run/postgresql user=postgres" {
-			t.Errorf("%s: drill.connection %q", key, c.Drill.Connection)
-		}
+	if c.PruneAllowed() {
+		t.Error("prune allowed, want prune_on_host = false")
 	}
-	d := configs["pgarchive-drill.service"]
-	if d == nil {
-		t.Fatal("no config for pgarchive-drill.service")
+	if c.Retention.Daily != 30 {
+		t.Errorf("retention.daily %d, want 30 (for prune --dry-run)", c.Retention.Daily)
 	}
-	if want := "/run/credentials/pgarchive-drill.service/drill.passphrase_file"; d.Drill.PassphraseFile != want || d.Drill.IdentityFile != "" {
-		t.Errorf("drill: passphrase_file %q, identity_file %q; want %q and none", d.Drill.PassphraseFile, d.Drill.IdentityFile, want)
+	if c.Drill.Connection != "host=/run/postgresql user=postgres" {
+		t.Errorf("drill.connection %q", c.Drill.Connection)
+	}
+	if want := "/run/agenix/pgarchive-passphrase"; c.Drill.PassphraseFile != want || c.Drill.IdentityFile != "" {
+		t.Errorf("drill: passphrase_file %q, identity_file %q; want %q and none", c.Drill.PassphraseFile, c.Drill.IdentityFile, want)
 	}
 	u := r.Units["pgarchive-drill"]
 	if got := lines(u.Service, "LoadCredential"); !contains(got, "drill.passphrase_file:/run/agenix/pgarchive-passphrase") {
@@ -247,14 +239,10 @@ func TestAppendOnlyPassphrase(t *testing.T) {
 	}
 }
 
-// notifierLinkRe is one line of the notifier configs' build command.
-var notifierLinkRe = regexp.MustCompile(`(?m)^ln -s (/nix/store/\S+) "\$out"/'?([^'\s]+)\.toml'?$`)
-
 // TestNotifierUnit checks the template pgarchive-notify@: it runs pgarchive
-// notify for %i with the config of that instance, which names the
-// instance's own credentials directory, as a system user of its own in the
-// systemd-journal group (not DynamicUser=, which dbus-daemon refuses since
-// systemd 255, breaking systemctl show).
+// notify for %i with the one config, loading only the notify URLs, as a
+// system user of its own in the systemd-journal group (not DynamicUser=,
+// which dbus-daemon refuses since systemd 255, breaking systemctl show).
 func TestNotifierUnit(t *testing.T) {
 	ev := evaluate(t)
 	for _, name := range []string{"example", "observability", "backupAll"} {
@@ -263,17 +251,17 @@ func TestNotifierUnit(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: no pgarchive-notify@ template unit", name)
 		}
-		args := []string{r.SystemPackages[0] + "/bin/pgarchive", "--config", r.NotifierConfigs.Path + "/%i.toml", "notify", "--unit", "%i"}
 		hasURLs := name == "observability"
+		want := quoted(r.SystemPackages[0]+"/bin/pgarchive", "--config", r.ConfigFile.Path, "notify", "--unit") + " %i"
 		if !hasURLs {
-			args = append(args, "--dry-run")
+			want += " --dry-run"
 		}
 		for _, l := range []struct {
 			section []string
 			key     string
 			want    []string
 		}{
-			{u.Service, "ExecStart", []string{quoted(args...)}},
+			{u.Service, "ExecStart", []string{want}},
 			{u.Service, "Type", []string{"oneshot"}},
 			{u.Service, "DynamicUser", nil},
 			{u.Service, "User", []string{"pgarchive-notify"}},
@@ -310,40 +298,13 @@ func TestNotifierUnit(t *testing.T) {
 		if got := lines(u.Service, "RestrictAddressFamilies"); !equal(got, wantNet) {
 			t.Errorf("%s: pgarchive-notify@: RestrictAddressFamilies=%q, want %q", name, got, wantNet)
 		}
-
-		// One config per unit with OnFailure=, each the checked file of
-		// that notifier instance.
-		var notified []string
-		for unit, ur := range r.Units {
-			if equal(lines(ur.Unit, "OnFailure"), []string{"pgarchive-notify@%n.service"}) {
-				notified = append(notified, unit+".service")
-			}
-		}
-		sort.Strings(notified)
-		if r.NotifierConfigs.BuildCommand == nil {
-			t.Fatalf("%s: notifier configs have no build command", name)
-		}
-		links := map[string]string{}
-		for _, m := range notifierLinkRe.FindAllStringSubmatch(*r.NotifierConfigs.BuildCommand, -1) {
-			links[m[2]] = m[1]
-		}
-		if got := sortedKeys(links); !equal(got, notified) {
-			t.Errorf("%s: notifier configs for %q, want one for each unit with OnFailure: %q", name, got, notified)
-		}
-		for unit, target := range links {
-			key := "pgarchive-notify@" + unit + ".service"
-			cf, ok := r.ConfigFiles[key]
-			if !ok || cf.Path != target {
-				t.Errorf("%s: %s.toml links to %s, want the checked config of %s (%s)", name, unit, target, key, cf.Path)
-			}
-		}
-		t.Logf("%s: ExecStart=%s", name, quoted(args...))
+		t.Logf("%s: ExecStart=%s", name, want)
 	}
 }
 
 // TestNotifierRuns runs the notifier's ExecStart, as systemd would for the
-// instance postgresqlBackup-db1.service, with the real binary and the
-// instance's rendered config: stand-ins for systemctl and journalctl in
+// instance postgresqlBackup-db1.service, with the real binary, the one
+// rendered config and the URLs as a credential: stand-ins for systemctl and journalctl in
 // PATH report a failed push, and the message must reach a webhook listed
 // in the urls_file (observability), or standard output with --dry-run
 // (example).
@@ -398,10 +359,10 @@ echo '{"MESSAGE":"push failed target=nas","PRIORITY":"3","SYSLOG_IDENTIFIER":"pg
 			}
 		}
 
-		// systemd's part: expand %i, put the credentials in place, and
-		// start the command. The store paths become local files.
-		instance := "pgarchive-notify@" + failed + ".service"
-		credDir := "/run/credentials/" + instance
+		// systemd's part: expand %i, put the credentials in place under
+		// their ids, and start the command with $CREDENTIALS_DIRECTORY set.
+		// The config is the one file, with the host path of the URLs
+		// (/run/secrets/..., absent here): the binary must find them by id.
 		localCreds := filepath.Join(dir, "credentials")
 		if err := os.MkdirAll(localCreds, 0o700); err != nil {
 			t.Fatal(err)
@@ -410,10 +371,8 @@ echo '{"MESSAGE":"push failed target=nas","PRIORITY":"3","SYSLOG_IDENTIFIER":"pg
 		if err := os.WriteFile(filepath.Join(localCreds, "notify.urls_file"), []byte(urls), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		data := settingsTOML(t, r.RenderedSettings[instance])
-		data = bytes.ReplaceAll(data, []byte(credDir), []byte(localCreds))
-		configFile := filepath.Join(dir, failed+".toml")
-		if err := os.WriteFile(configFile, data, 0o600); err != nil {
+		configFile := filepath.Join(dir, "pgarchive.toml")
+		if err := os.WriteFile(configFile, settingsTOML(t, r.Settings), 0o600); err != nil {
 			t.Fatal(err)
 		}
 
@@ -424,14 +383,16 @@ echo '{"MESSAGE":"push failed target=nas","PRIORITY":"3","SYSLOG_IDENTIFIER":"pg
 		words := execWords(t, execStart[0])
 		for i, w := range words {
 			w = strings.ReplaceAll(w, "%i", failed)
-			w = strings.Replace(w, r.NotifierConfigs.Path+"/"+failed+".toml", configFile, 1)
+			if w == r.ConfigFile.Path {
+				w = configFile
+			}
 			words[i] = w
 		}
 		if words[0] != r.SystemPackages[0]+"/bin/pgarchive" {
 			t.Fatalf("%s: ExecStart runs %q", name, words[0])
 		}
 		cmd := exec.Command(bin, words[1:]...)
-		cmd.Env = append(os.Environ(), "PATH="+fakes+":/usr/bin:/bin", "PGARCHIVE_LOG=stderr")
+		cmd.Env = append(os.Environ(), "PATH="+fakes+":/usr/bin:/bin", "PGARCHIVE_LOG=stderr", config.CredentialsEnv+"="+localCreds)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
@@ -530,7 +491,7 @@ func TestJobCommandsParse(t *testing.T) {
 			continue
 		}
 		file := filepath.Join(t.TempDir(), "config.toml")
-		if err := os.WriteFile(file, settingsTOML(t, r.RenderedSettings[unit+".service"]), 0o600); err != nil {
+		if err := os.WriteFile(file, settingsTOML(t, r.Settings), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		args := append([]string{"--config", file}, words[3:]...)

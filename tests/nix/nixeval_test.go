@@ -2,18 +2,20 @@
 //
 // eval.nix evaluates the module with lib.evalModules beside stand-ins for the
 // NixOS options it touches and prints, as JSON, what a system would get: the
-// settings rendered to TOML, the unit lines added to postgresqlBackup-<db>,
-// the job units with their timers and the notifier (jobs_test.go), and the
+// settings rendered to /etc/pgarchive/config.toml and how that file is
+// checked at build time, the unit lines added to postgresqlBackup-<db>, the
+// job units with their timers and the notifier (jobs_test.go), and the
 // assertions that fail. These tests run that evaluation with
-// nix-instantiate and check it: the rendered settings, written as TOML, must
-// be accepted by internal/config.Parse (what `pgarchive check-config` runs);
-// secrets must reach the units as LoadCredential entries and the config as
-// $CREDENTIALS_DIRECTORY paths; each bad input must fail its assertion.
+// nix-instantiate and check it: the one rendered config, written as TOML,
+// must be accepted by internal/config.Parse and by the real
+// `pgarchive check-config`; every unit must name that file; secrets must
+// keep their host paths in it and reach each unit that reads them as
+// LoadCredential=<dotted id>:<host path>; each bad input must fail its
+// assertion. scenarios_test.go checks the VM tests' shell steps.
 //
 // NIXPKGS_LIB names a checkout of nix-community/nixpkgs.lib kept outside the
-// repository; without it the tests skip. Every rendered file also goes
-// through the real `pgarchive check-config` (built by tests/harness, or
-// PGARCHIVE_BINARY).
+// repository; without it the tests skip. The real binary is built by
+// tests/harness, or taken from PGARCHIVE_BINARY.
 package nixeval
 
 import (
@@ -35,17 +37,16 @@ import (
 	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
-const etcKey = "etc/pgarchive/config.toml"
-
 // report is one evaluated configuration (eval.nix's `report`).
 type report struct {
-	FailedAssertions []string                   `json:"failedAssertions"`
-	Warnings         []string                   `json:"warnings"`
-	RenderedSettings map[string]json.RawMessage `json:"renderedSettings"`
-	ConfigFiles      map[string]struct {
+	FailedAssertions []string        `json:"failedAssertions"`
+	Warnings         []string        `json:"warnings"`
+	Settings         json.RawMessage `json:"settings"`
+	ConfigFile       struct {
 		Path         string  `json:"path"`
 		BuildCommand *string `json:"buildCommand"`
-	} `json:"configFiles"`
+		Rendered     string  `json:"rendered"`
+	} `json:"configFile"`
 	Units map[string]struct {
 		Unit       []string `json:"unit"`
 		Service    []string `json:"service"`
@@ -63,11 +64,7 @@ type report struct {
 		IsSystemUser bool   `json:"isSystemUser"`
 		Group        string `json:"group"`
 	} `json:"users"`
-	Groups          []string `json:"groups"`
-	NotifierConfigs struct {
-		Path         string  `json:"path"`
-		BuildCommand *string `json:"buildCommand"`
-	} `json:"notifierConfigs"`
+	Groups         []string          `json:"groups"`
 	Etc            map[string]string `json:"etc"`
 	SystemPackages []string          `json:"systemPackages"`
 	SystemdPackage string            `json:"systemdPackage"`
@@ -167,27 +164,23 @@ func numbersToTOML(v any) any {
 	}
 }
 
-// parseRendered writes every rendered file of r as TOML and parses it with
-// config.Parse and runs `pgarchive check-config` on it.
-func parseRendered(t *testing.T, name string, r *report) map[string]*config.Config {
+// parseRendered writes r's settings as TOML, parses them with config.Parse
+// and runs the real `pgarchive check-config` on them, as the build does.
+func parseRendered(t *testing.T, name string, r *report) *config.Config {
 	t.Helper()
-	out := map[string]*config.Config{}
-	for _, key := range sortedKeys(r.RenderedSettings) {
-		data := settingsTOML(t, r.RenderedSettings[key])
-		t.Logf("%s: %s as TOML:\n%s", name, key, data)
-		c, err := config.Parse(data)
-		if err != nil {
-			t.Errorf("%s: %s: config.Parse rejects the rendered settings: %v", name, key, err)
-			continue
-		}
-		out[key] = c
-		if msg, err := checkConfig(t, harness.Binary(t), data); err != nil {
-			t.Errorf("%s: %s: pgarchive check-config: %v\n%s", name, key, err, msg)
-		} else {
-			t.Logf("%s: %s: pgarchive check-config: %s", name, key, msg)
-		}
+	data := settingsTOML(t, r.Settings)
+	t.Logf("%s: /etc/pgarchive/config.toml:\n%s", name, data)
+	c, err := config.Parse(data)
+	if err != nil {
+		t.Errorf("%s: config.Parse rejects the rendered settings: %v", name, err)
+		return nil
 	}
-	return out
+	if msg, err := checkConfig(t, harness.Binary(t), data); err != nil {
+		t.Errorf("%s: pgarchive check-config: %v\n%s", name, err, msg)
+	} else {
+		t.Logf("%s: pgarchive check-config: %s", name, msg)
+	}
+	return c
 }
 
 func checkConfig(t *testing.T, bin string, data []byte) (string, error) {
@@ -240,162 +233,183 @@ func TestSelfCheck(t *testing.T) {
 	}
 }
 
-// TestGoodCasesRenderAcceptedTOML parses every rendered file of every
-// configuration that must evaluate cleanly.
+// TestGoodCasesRenderAcceptedTOML parses the config of every configuration
+// that must evaluate cleanly.
 func TestGoodCasesRenderAcceptedTOML(t *testing.T) {
 	ev := evaluate(t)
 	for _, name := range sortedKeys(ev.Good) {
-		if len(parseRendered(t, name, ev.Good[name])) == 0 {
-			t.Errorf("%s: nothing rendered", name)
+		if parseRendered(t, name, ev.Good[name]) == nil {
+			t.Errorf("%s: no config", name)
+		}
+	}
+}
+
+// storeTOMLRe finds a store path of a TOML file in a unit line.
+var storeTOMLRe = regexp.MustCompile(`/nix/store/[^\s"]+\.toml`)
+
+// TestOneConfigFile: every unit that runs pgarchive names one file, the
+// checked /etc/pgarchive/config.toml, and no other (no file per unit, no
+// directory of notifier configs).
+func TestOneConfigFile(t *testing.T) {
+	ev := evaluate(t)
+	for _, name := range sortedKeys(ev.Good) {
+		r := ev.Good[name]
+		if got := r.Etc["pgarchive/config.toml"]; got != r.ConfigFile.Path || got == "" {
+			t.Errorf("%s: /etc/pgarchive/config.toml is %q, want the config file %q", name, got, r.ConfigFile.Path)
+		}
+		for _, unit := range sortedKeys(r.Units) {
+			u := r.Units[unit]
+			for _, l := range append(append([]string{}, u.Unit...), u.Service...) {
+				for _, p := range storeTOMLRe.FindAllString(l, -1) {
+					if p != r.ConfigFile.Path {
+						t.Errorf("%s: %s: %s names %s, not the one config %s", name, unit, l, p, r.ConfigFile.Path)
+					}
+				}
+				if strings.Contains(l, "--config") && !strings.Contains(l, r.ConfigFile.Path) {
+					t.Errorf("%s: %s: %s: --config is not the one config %s", name, unit, l, r.ConfigFile.Path)
+				}
+			}
 		}
 	}
 }
 
 func TestExampleRendersAcceptedTOML(t *testing.T) {
 	r := evaluate(t).Good["example"]
-	configs := parseRendered(t, "example", r)
-
-	want := []string{etcKey,
-		"pgarchive-notify@postgresqlBackup-db1.service.service", "pgarchive-notify@postgresqlBackup-db2.service.service",
-		"postgresqlBackup-db1.service", "postgresqlBackup-db2.service"}
-	if got := sortedKeys(r.RenderedSettings); !equal(got, want) {
-		t.Fatalf("rendered files: got %q, want %q", got, want)
+	c := parseRendered(t, "example", r)
+	if c == nil {
+		t.FailNow()
 	}
-	for key, c := range configs {
-		if c.DumpDir != "/var/backup/postgresql" || c.Compression != "gzip" {
-			t.Errorf("%s: dump_dir %q, compression %q: want services.postgresqlBackup's", key, c.DumpDir, c.Compression)
-		}
-		if len(c.Encryption.Recipients) != 1 || !strings.HasPrefix(c.Encryption.Recipients[0], "age1") {
-			t.Errorf("%s: recipients %q", key, c.Encryption.Recipients)
-		}
-		if got := c.TargetNames(); !equal(got, []string{"backblaze", "nas"}) {
-			t.Errorf("%s: targets %q", key, got)
-		}
-		b2 := c.Targets["backblaze"]
-		if b2.Type != "s3" || b2.Path != "bucket1/databases" || b2.Options["provider"] != "Other" {
-			t.Errorf("%s: backblaze target %+v", key, b2)
-		}
-		nas := c.Targets["nas"]
-		if nas.Type != "sftp" || nas.Path != "pg" || nas.Options["host"] != "heim-nas" || nas.Options["port"] != int64(22) {
-			t.Errorf("%s: nas target %+v (port must stay an integer)", key, nas)
-		}
+	if c.DumpDir != "/var/backup/postgresql" || c.Compression != "gzip" {
+		t.Errorf("dump_dir %q, compression %q: want services.postgresqlBackup's", c.DumpDir, c.Compression)
 	}
-	if c := configs[etcKey]; c != nil {
-		// The administrator's file keeps the host paths (root reads them).
-		want := map[string]string{"access_key_id": "/run/secrets/b2/id", "secret_access_key": "/run/secrets/b2/key"}
-		for k, v := range want {
-			if got := c.Targets["backblaze"].SecretFiles[k]; got != v {
-				t.Errorf("%s: secret_files.%s = %q, want %q", etcKey, k, got, v)
-			}
+	if len(c.Encryption.Recipients) != 1 || !strings.HasPrefix(c.Encryption.Recipients[0], "age1") {
+		t.Errorf("recipients %q", c.Encryption.Recipients)
+	}
+	if got := c.TargetNames(); !equal(got, []string{"backblaze", "nas"}) {
+		t.Errorf("targets %q", got)
+	}
+	b2 := c.Targets["backblaze"]
+	if b2.Type != "s3" || b2.Path != "bucket1/databases" || b2.Options["provider"] != "Other" {
+		t.Errorf("backblaze target %+v", b2)
+	}
+	nas := c.Targets["nas"]
+	if nas.Type != "sftp" || nas.Path != "pg" || nas.Options["host"] != "heim-nas" || nas.Options["port"] != int64(22) {
+		t.Errorf("nas target %+v (port must stay an integer)", nas)
+	}
+	// The host paths, as given: units load them as credentials by id.
+	want := map[string]string{"access_key_id": "/run/secrets/b2/id", "secret_access_key": "/run/secrets/b2/key"}
+	for k, v := range want {
+		if got := b2.SecretFiles[k]; got != v {
+			t.Errorf("targets.backblaze.secret_files.%s = %q, want %q", k, got, v)
 		}
 	}
 }
 
-// secretKinds is what each unit loads with LoadCredential, by unit name
-// prefix: the module's contract on least privilege (the notifier gets no
-// S3 key, push no drill identity).
-func secretKinds(unit string) []string {
+// credentialKind is what reads a secret, by its credential id: the jobs
+// that reach the targets, push (encrypts), drill and verify (decrypt), the
+// notifier, and every job that pings.
+func credentialKind(id string) string {
+	switch {
+	case strings.HasPrefix(id, "targets."), id == "rclone.config_file":
+		return "targets"
+	case strings.HasPrefix(id, "encryption."):
+		return "encryption"
+	case strings.HasPrefix(id, "drill."):
+		return "drill"
+	case strings.HasPrefix(id, "notify."):
+		return "notify"
+	case strings.HasPrefix(id, "healthcheck."):
+		return "healthcheck"
+	}
+	return ""
+}
+
+// unitKinds is what each unit loads with LoadCredential, by unit: the
+// module's contract on least privilege (the notifier gets no S3 key, push
+// no drill identity).
+func unitKinds(unit string) []string {
 	switch {
 	case strings.HasPrefix(unit, "postgresqlBackup"):
 		return []string{"targets", "encryption", "healthcheck"}
-	case unit == "pgarchive-prune.service":
+	case unit == "pgarchive-prune":
 		return []string{"targets", "healthcheck"}
-	case unit == "pgarchive-verify.service", unit == "pgarchive-drill.service":
+	case unit == "pgarchive-verify", unit == "pgarchive-drill":
 		return []string{"targets", "healthcheck", "drill"}
-	case strings.HasPrefix(unit, "pgarchive-notify@"):
+	case unit == "pgarchive-notify@":
 		return []string{"notify"}
 	}
 	return nil
 }
 
-// secretRef is one secret path of a config: its credential id, its kind,
-// the host path (from /etc/pgarchive/config.toml) and the path in the
-// unit's config.
-type secretRef struct{ id, kind, host, unit string }
-
-func secretRefs(host, c *config.Config) []secretRef {
-	var refs []secretRef
-	add := func(id, kind, h, u string) {
-		if h != "" || u != "" {
-			refs = append(refs, secretRef{id, kind, h, u})
-		}
-	}
-	for _, tn := range host.TargetNames() {
-		for _, opt := range sortedKeys(host.Targets[tn].SecretFiles) {
-			add("target."+tn+"."+opt, "targets", host.Targets[tn].SecretFiles[opt], c.Targets[tn].SecretFiles[opt])
-		}
-	}
-	add("rclone.config_file", "targets", host.Rclone.ConfigFile, c.Rclone.ConfigFile)
-	add("encryption.recipients_file", "encryption", host.Encryption.RecipientsFile, c.Encryption.RecipientsFile)
-	add("encryption.passphrase_file", "encryption", host.Encryption.PassphraseFile, c.Encryption.PassphraseFile)
-	add("drill.identity_file", "drill", host.Drill.IdentityFile, c.Drill.IdentityFile)
-	add("drill.passphrase_file", "drill", host.Drill.PassphraseFile, c.Drill.PassphraseFile)
-	add("notify.urls_file", "notify", host.Notify.URLsFile, c.Notify.URLsFile)
-	add("healthcheck.url_file", "healthcheck", host.Healthcheck.URLFile, c.Healthcheck.URLFile)
-	return refs
-}
-
-// unitReportName is the key of a config's unit in report.Units: the unit
-// name without .service, and the template for a notifier instance.
-func unitReportName(key string) string {
-	if strings.HasPrefix(key, "pgarchive-notify@") {
-		return "pgarchive-notify@"
-	}
-	return strings.TrimSuffix(key, ".service")
-}
-
-// TestSecretsAreCredentials checks that every secret path a unit needs
-// reaches it as LoadCredential=<id>:<host path> and appears in that unit's
-// config as /run/credentials/<unit>/<id>, i.e. under
-// $CREDENTIALS_DIRECTORY, and that the secrets it does not need are not
-// loaded (their host paths stay in its config, unread).
+// TestSecretsAreCredentials checks that the config keeps every secret's
+// host path (nothing is rewritten for a unit) and that each unit running
+// pgarchive loads exactly the secrets its job reads, as
+// LoadCredential=<id>:<host path> with the id the binary looks up in
+// $CREDENTIALS_DIRECTORY (config.Secrets, the dotted key).
 func TestSecretsAreCredentials(t *testing.T) {
 	ev := evaluate(t)
-	for _, name := range []string{"example", "backupAll", "observability", "passphraseAppendOnly", "vmTests"} {
+	for _, name := range []string{"example", "backupAll", "observability", "passphraseAppendOnly", "settingsSecret", "vmTests"} {
 		r := ev.Good[name]
-		configs := parseRendered(t, name, r)
-		host := configs[etcKey]
-		if host == nil {
-			t.Fatalf("%s: no %s", name, etcKey)
+		c := parseRendered(t, name, r)
+		if c == nil {
+			continue
 		}
-		for _, key := range sortedKeys(configs) {
-			if key == etcKey {
-				continue
+		secrets := c.Secrets()
+		if len(secrets) == 0 && name != "passphraseAppendOnly" {
+			t.Errorf("%s: the config names no secret", name)
+		}
+		for _, s := range secrets {
+			if credentialKind(s.ID) == "" {
+				t.Errorf("%s: secret %s: no kind known to this test", name, s.ID)
 			}
-			c := configs[key]
-			kinds := secretKinds(key)
+			if strings.HasPrefix(s.Path, "/run/credentials/") {
+				t.Errorf("%s: %s = %q: the config must keep the host path", name, s.ID, s.Path)
+			}
+		}
+		runsPgarchive := 0
+		for _, unit := range sortedKeys(r.Units) {
+			kinds := unitKinds(unit)
+			u := r.Units[unit]
+			usesConfig := false
+			for _, l := range u.Service {
+				usesConfig = usesConfig || strings.Contains(l, r.ConfigFile.Path)
+			}
 			if kinds == nil {
-				t.Errorf("%s: %s: a config for a unit this test does not know", name, key)
+				if usesConfig {
+					t.Errorf("%s: %s runs pgarchive, but this test does not know what it loads", name, unit)
+				}
 				continue
 			}
-			unit := unitReportName(key)
-			credDir := "/run/credentials/" + key + "/"
-			var wantCreds []string
-			for _, ref := range secretRefs(host, c) {
-				loaded := false
-				for _, k := range kinds {
-					loaded = loaded || k == ref.kind
-				}
-				switch {
-				case loaded:
-					wantCreds = append(wantCreds, ref.id+":"+ref.host)
-					if ref.unit != credDir+ref.id {
-						t.Errorf("%s: %s: %s is %q, want %q", name, key, ref.id, ref.unit, credDir+ref.id)
-					}
-				case ref.unit != ref.host:
-					t.Errorf("%s: %s: %s is %q: the unit does not load it, so its config keeps the host path %q",
-						name, key, ref.id, ref.unit, ref.host)
+			if !usesConfig {
+				continue // a dump unit of a database not pushed
+			}
+			runsPgarchive++
+			var want []string
+			for _, s := range secrets {
+				if contains(kinds, credentialKind(s.ID)) {
+					want = append(want, s.ID+":"+s.Path)
 				}
 			}
-			got := lines(r.Units[unit].Service, "LoadCredential")
+			got := lines(u.Service, "LoadCredential")
 			sort.Strings(got)
-			sort.Strings(wantCreds)
-			if !equal(got, wantCreds) || (len(wantCreds) == 0 && strings.HasPrefix(unit, "postgresqlBackup")) {
-				t.Errorf("%s: %s: LoadCredential lines %q, want %q", name, unit, got, wantCreds)
+			sort.Strings(want)
+			if !equal(got, want) {
+				t.Errorf("%s: %s: LoadCredential=%q, want %q", name, unit, got, want)
 			}
 			for _, l := range got {
-				t.Logf("%s: %s: LoadCredential=%s", name, key, l)
+				t.Logf("%s: %s: LoadCredential=%s", name, unit, l)
 			}
+		}
+		if runsPgarchive < 2 {
+			t.Errorf("%s: only %d units run pgarchive", name, runsPgarchive)
+		}
+	}
+	// A secret given in settings, not through an option, is loaded all
+	// the same by every unit that pings.
+	r := ev.Good["settingsSecret"]
+	for _, unit := range []string{"postgresqlBackup-db1", "postgresqlBackup-db2"} {
+		if got := lines(r.Units[unit].Service, "LoadCredential"); !contains(got, "healthcheck.url_file:/run/secrets/ping-from-settings") {
+			t.Errorf("settingsSecret: %s: LoadCredential=%q lacks the ping URL set in settings", unit, got)
 		}
 	}
 }
@@ -412,8 +426,7 @@ func TestDumpUnitLines(t *testing.T) {
 		if !ok {
 			t.Fatalf("no unit %s", unit)
 		}
-		cf := r.ConfigFiles[unit+".service"]
-		wantPost := fmt.Sprintf("%q %q %q %q %q %q", pkg+"/bin/pgarchive", "--config", cf.Path, "push", "--database", db)
+		wantPost := fmt.Sprintf("%q %q %q %q %q %q", pkg+"/bin/pgarchive", "--config", r.ConfigFile.Path, "push", "--database", db)
 		for _, c := range []struct {
 			section []string
 			key     string
@@ -433,6 +446,7 @@ func TestDumpUnitLines(t *testing.T) {
 			{u.Service, "ProtectSystem", nil},
 			{u.Service, "ReadWritePaths", nil},
 			{u.Service, "ProtectHome", nil},
+			{u.Service, "PrivateDevices", nil},
 			{u.Service, "RestrictAddressFamilies", []string{"AF_UNIX", "AF_INET", "AF_INET6"}},
 		} {
 			if got := lines(c.section, c.key); !equal(got, c.want) {
@@ -445,59 +459,55 @@ func TestDumpUnitLines(t *testing.T) {
 	}
 }
 
-// checkCommandRe is the build-time check: `pgarchive [--config FILE] check-config`
-// on the rendered file, whose output is the file units read.
+// checkCommandRe is the build-time check: `pgarchive --config FILE check-config`
+// on the rendered file, whose copy is the file units read.
 var checkCommandRe = regexp.MustCompile(`(?m)^pgarchive --config (/nix/store/\S+) check-config\ncp (/nix/store/\S+) "\$out"$`)
 
-// TestConfigIsCheckedAtBuild checks that the file a unit reads is the output
-// of `pgarchive check-config` on the rendered TOML, so a rejected config
-// fails the system build.
+// TestConfigIsCheckedAtBuild checks that the one file is the output of
+// `pgarchive check-config` run on the TOML of the settings, so a rejected
+// config fails the system build, and that the check runs once.
 func TestConfigIsCheckedAtBuild(t *testing.T) {
 	ev := evaluate(t)
-	for _, name := range []string{"example", "backupAll", "observability", "passphraseAppendOnly", "localPrune", "vmTests"} {
+	for _, name := range sortedKeys(ev.Good) {
 		r := ev.Good[name]
-		for key, f := range r.ConfigFiles {
-			var m []string
-			if f.BuildCommand != nil {
-				m = checkCommandRe.FindStringSubmatch(*f.BuildCommand)
+		f := r.ConfigFile
+		if name == "subset" {
+			// checkConfig = false: the rendered file as it is.
+			if f.BuildCommand != nil || f.Path != f.Rendered {
+				t.Errorf("subset (checkConfig = false): %s, build command %v: want the unchecked %s", f.Path, f.BuildCommand, f.Rendered)
 			}
-			if m == nil || m[1] != m[2] {
-				t.Errorf("%s: %s: %s is not the output of pgarchive check-config (build command %v)", name, key, f.Path, f.BuildCommand)
-			}
+			continue
 		}
-		if got := r.Etc["pgarchive/config.toml"]; got != r.ConfigFiles[etcKey].Path {
-			t.Errorf("%s: /etc/pgarchive/config.toml is %q, want the checked %q", name, got, r.ConfigFiles[etcKey].Path)
-		}
-	}
-	// checkConfig = false leaves the rendered file unchecked.
-	for key, f := range ev.Good["subset"].ConfigFiles {
+		var m []string
 		if f.BuildCommand != nil {
-			t.Errorf("subset (checkConfig = false): %s still runs %q", key, *f.BuildCommand)
+			m = checkCommandRe.FindStringSubmatch(*f.BuildCommand)
+		}
+		if m == nil || m[1] != f.Rendered || m[2] != f.Rendered {
+			t.Errorf("%s: %s is not the output of pgarchive check-config on %s (build command %v)", name, f.Path, f.Rendered, f.BuildCommand)
 		}
 	}
 }
 
 func TestBackupAll(t *testing.T) {
 	r := evaluate(t).Good["backupAll"]
-	configs := parseRendered(t, "backupAll", r)
-	if got := sortedKeys(r.RenderedSettings); !equal(got, []string{etcKey, "pgarchive-notify@postgresqlBackup.service.service", "postgresqlBackup.service"}) {
-		t.Fatalf("rendered files %q: want one for the single postgresqlBackup unit and one for its notifier", got)
-	}
-	c := configs["postgresqlBackup.service"]
+	c := parseRendered(t, "backupAll", r)
 	if c == nil {
-		t.Fatal("postgresqlBackup.service config did not parse")
+		t.FailNow()
 	}
 	if c.Compression != "zstd" || c.DumpDir != "/srv/pgdump" || c.Host != "db-prod-1" {
 		t.Errorf("compression %q, dump_dir %q, host %q", c.Compression, c.DumpDir, c.Host)
 	}
 	if c.MaxDumpAge.String() != "1h30m0s" {
-		t.Errorf("max_dump_age %v: want 90m from services.pgarchive.settings", c.MaxDumpAge)
+		t.Errorf("max_dump_age %v: want 90m from services.pgarchive.settings, over maxDumpAge", c.MaxDumpAge)
 	}
 	if got := c.DumpPath("all"); got != "/srv/pgdump/all.sql.zstd" {
 		t.Errorf("dump path %q", got)
 	}
 	if c.Targets["offsite"].Remote != "offsite:pg" {
 		t.Errorf("offsite target %+v", c.Targets["offsite"])
+	}
+	if _, ok := r.Units["postgresqlBackup-all"]; ok {
+		t.Error("backupAll: a unit postgresqlBackup-all")
 	}
 	u := r.Units["postgresqlBackup"]
 	post := lines(u.Service, "ExecStartPost")
@@ -506,6 +516,10 @@ func TestBackupAll(t *testing.T) {
 	}
 	if got := lines(u.Service, "TimeoutStartSec"); !equal(got, []string{"2h"}) {
 		t.Errorf("TimeoutStartSec %q", got)
+	}
+	want := []string{"rclone.config_file:/run/agenix/rclone.conf", "encryption.passphrase_file:/run/agenix/pgarchive-passphrase"}
+	if got := lines(u.Service, "LoadCredential"); !equal(got, want) {
+		t.Errorf("LoadCredential=%q, want %q", got, want)
 	}
 }
 
@@ -574,18 +588,15 @@ func TestOptionTypesRefuse(t *testing.T) {
 func TestTyposFailCheckConfig(t *testing.T) {
 	ev := evaluate(t)
 	r := ev.RejectedAtBuild["settingsKeyTypo"]
-	for _, key := range sortedKeys(r.RenderedSettings) {
-		_, err := config.Parse(settingsTOML(t, r.RenderedSettings[key]))
-		if err == nil || !strings.Contains(err.Error(), "max_dump_agee") {
-			t.Errorf("settingsKeyTypo: %s: config.Parse error %v, want one naming max_dump_agee", key, err)
-		} else {
-			t.Logf("settingsKeyTypo: %s: %v", key, err)
-		}
+	_, err := config.Parse(settingsTOML(t, r.Settings))
+	if err == nil || !strings.Contains(err.Error(), "max_dump_agee") {
+		t.Errorf("settingsKeyTypo: config.Parse error %v, want one naming max_dump_agee", err)
+	} else {
+		t.Logf("settingsKeyTypo: %v", err)
 	}
 	bin := harness.Binary(t)
 	for _, name := range sortedKeys(ev.RejectedAtBuild) {
-		data := settingsTOML(t, ev.RejectedAtBuild[name].RenderedSettings[etcKey])
-		msg, err := checkConfig(t, bin, data)
+		msg, err := checkConfig(t, bin, settingsTOML(t, ev.RejectedAtBuild[name].Settings))
 		if err == nil {
 			t.Errorf("%s: pgarchive check-config accepted it: %s", name, msg)
 		} else {
