@@ -81,7 +81,7 @@ ahead; status warns about them) are never drilled: their age is unknown.
 			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of reports"},
 		),
 		Action: func(c *cli.Context) error {
-			cfg, now, err := loadConfigAndClock(c)
+			cfg, now, err := loadReaderConfigAndClock(c)
 			if err != nil {
 				return err
 			}

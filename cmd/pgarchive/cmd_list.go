@@ -47,14 +47,14 @@ incomplete or missing), "complete" and "missing".
 ` + exitStatusHelp + `
    A target that cannot be listed is named on stderr and makes the exit 1;
    the other targets are still listed.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "only this database `NAME`"},
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "only this target `NAME`"},
-			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
+			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host; every host when that one has none there)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of objects"},
-		},
+		}, remoteFlags()...),
 		Action: func(c *cli.Context) error {
-			cfg, err := loadConfig(c)
+			cfg, err := loadReaderConfig(c)
 			if err != nil {
 				return err
 			}
@@ -67,6 +67,7 @@ incomplete or missing), "complete" and "missing".
 }
 
 type listRow struct {
+	Host     string    `json:"host"`
 	Database string    `json:"database"`
 	Time     time.Time `json:"time"`
 	Size     int64     `json:"size"`
@@ -104,23 +105,15 @@ func runList(ctx context.Context, opts listOptions) error {
 	}
 	ts := job.OpenTargets(ctx, opts.cfg, opts.target)
 	defer ts.Close()
-	targets, failed := ts.Open, ts.Failed
-	rows := []listRow{}
-	var errs []string
-	for _, f := range failed {
-		errs = append(errs, fmt.Sprintf("target %s: %v", f.Target, f.Err))
-	}
-	for _, t := range targets {
-		entries, err := archive.List(ctx, t, host, opts.database)
-		if err != nil {
-			errs = append(errs, err.Error())
-			continue
-		}
-		for _, e := range entries {
-			rows = append(rows, listRow{
-				Database: e.Name.Database, Time: e.Name.Time, Size: e.Size,
-				Target: e.Target, Complete: e.Complete, Missing: e.Missing, Status: entryStatus(e), Object: e.Name.Object(),
-			})
+	rows, errs := listRows(ctx, ts, host, opts.database)
+	allHosts := false
+	if opts.host == "" && len(rows) == 0 && len(errs) == 0 {
+		// A laptop, or a new host name: what is there is what the
+		// operator is looking for.
+		allHosts = true
+		rows, errs = listRows(ctx, ts, "", opts.database)
+		if len(rows) > 0 {
+			logger().Info(fmt.Sprintf("host %q has no archives there; listing every host (pick one with --host)", host))
 		}
 	}
 	if opts.json {
@@ -131,11 +124,17 @@ func runList(ctx context.Context, opts listOptions) error {
 		}
 	} else {
 		tw := tabwriter.NewWriter(opts.out, 0, 4, 2, ' ', 0)
+		if allHosts {
+			fmt.Fprint(tw, "HOST\t")
+		}
 		fmt.Fprintln(tw, "DATABASE\tTIME\tSIZE\tTARGET\tSTATUS")
 		for _, r := range rows {
 			status, size := r.Status, human.Bytes(r.Size)
 			if r.Missing {
 				status, size = "missing: manifest without object", "-"
+			}
+			if allHosts {
+				fmt.Fprintf(tw, "%s\t", r.Host)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Database, r.Time.Format(archive.TimeLayout), size, r.Target, status)
 		}
@@ -147,4 +146,27 @@ func runList(ctx context.Context, opts listOptions) error {
 		return fmt.Errorf("list: %s", joinLines(errs))
 	}
 	return nil
+}
+
+// listRows lists host's archives (every host's for "") of database on
+// the opened targets; errs names the targets that failed.
+func listRows(ctx context.Context, ts *job.Targets, host, database string) (rows []listRow, errs []string) {
+	rows = []listRow{}
+	for _, f := range ts.Failed {
+		errs = append(errs, fmt.Sprintf("target %s: %v", f.Target, f.Err))
+	}
+	for _, t := range ts.Open {
+		entries, err := archive.List(ctx, t, host, database)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		for _, e := range entries {
+			rows = append(rows, listRow{
+				Host: e.Name.Host, Database: e.Name.Database, Time: e.Name.Time, Size: e.Size,
+				Target: e.Target, Complete: e.Complete, Missing: e.Missing, Status: entryStatus(e), Object: e.Name.Object(),
+			})
+		}
+	}
+	return rows, errs
 }

@@ -44,12 +44,12 @@ is gone (deleted by hand, lost by the target) is warned about as well.
    status can gate a script: pgarchive status && upgrade-the-database. A
    future stamp or a missing object is a warning: the archives are not
    what their names or manifests claim, which someone has to look at.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON, one object"},
-		},
+		}, remoteFlags()...),
 		Action: func(c *cli.Context) error {
-			cfg, err := loadConfig(c)
+			cfg, err := loadReaderConfig(c)
 			if err != nil {
 				return err
 			}

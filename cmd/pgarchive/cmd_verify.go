@@ -59,14 +59,14 @@ bad archive too, whatever --sample says: nothing is left to restore.
    exit 1; so does a target that cannot be listed, and a selection that
    matched no archive at all (a mistyped --host or --database checks
    nothing, which must not pass for success).`,
-		Flags: append(selectionFlags(),
+		Flags: append(append(selectionFlags(),
 			&cli.Float64Flag{Name: "sample", Value: 100, Usage: "check this `PERCENT` of each database's archives, at least one"},
 			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE`: also decrypt and read the dump"},
 			&cli.StringFlag{Name: "passphrase-file", Usage: "`FILE` holding the passphrase (passphrase mode)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of objects"},
-		),
+		), remoteFlags()...),
 		Action: func(c *cli.Context) error {
-			cfg, now, err := loadConfigAndClock(c)
+			cfg, now, err := loadReaderConfigAndClock(c)
 			if err != nil {
 				return err
 			}

@@ -54,12 +54,12 @@ func Latest(entries []Entry, now time.Time) (Entry, bool) {
 	return best, found
 }
 
-// List returns the archives of host on t, of one database or (database "")
-// all of them, oldest first. Objects that are not archive names are ignored.
+// List returns the archives of host (every host for "") on t, of one
+// database or (database "") all of them, oldest first. Objects that are not archive names are ignored.
 // A manifest whose object is gone is returned as a Missing entry.
 func List(ctx context.Context, t *target.Target, host, database string) ([]Entry, error) {
 	dir := host
-	if database != "" {
+	if host != "" && database != "" {
 		dir = DatabaseDir(host, database)
 	}
 	objects, err := t.List(ctx, dir)
@@ -80,7 +80,9 @@ func entries(targetName string, objects []target.Entry, host, database string) [
 			seen[o.Path] = true
 		}
 	}
-	mine := func(n Name) bool { return n.Host == host && (database == "" || n.Database == database) }
+	mine := func(n Name) bool {
+		return (host == "" || n.Host == host) && (database == "" || n.Database == database)
+	}
 	var out []Entry
 	for _, o := range objects {
 		n, err := ParseObject(o.Path)
@@ -100,6 +102,9 @@ func entries(targetName string, objects []target.Entry, host, database string) [
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Name.Time.Equal(out[j].Name.Time) {
 			return out[i].Name.Time.Before(out[j].Name.Time)
+		}
+		if out[i].Name.Host != out[j].Name.Host {
+			return out[i].Name.Host < out[j].Name.Host
 		}
 		return out[i].Name.Object() < out[j].Name.Object()
 	})

@@ -170,6 +170,11 @@ type Target struct {
 	// point (type "local" only): a backup disk that is not mounted would
 	// otherwise be written to the disk it protects against.
 	RequireMount bool `toml:"require_mount"`
+	// CommandLine marks a target given as --remote rather than in the
+	// file: Remote is then anything the rclone CLI accepts (a connection
+	// string, a path, name:path), opened the way rclone's CLI opens it.
+	// Not a key of the file.
+	CommandLine bool `toml:"-"`
 }
 
 // Rclone holds settings for rclone as a whole.
@@ -239,12 +244,19 @@ func errorf(key, format string, args ...any) error {
 
 // Load reads, parses and validates the file at path, then points its
 // secrets at the credentials of $CREDENTIALS_DIRECTORY that exist.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return load(path, false) }
+
+// LoadForReading is Load for the commands that only read archives (list,
+// restore, verify, status, drill): they never encrypt, so a config without
+// [encryption], such as a laptop's that names only the targets, is fine.
+func LoadForReading(path string) (*Config, error) { return load(path, true) }
+
+func load(path string, reading bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{Msg: fmt.Sprintf("read %q: %v", path, errors.Unwrap(err))}
 	}
-	c, err := Parse(data)
+	c, err := parse(data, reading)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +265,9 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse parses and validates a configuration held in memory.
-func Parse(data []byte) (*Config, error) {
+func Parse(data []byte) (*Config, error) { return parse(data, false) }
+
+func parse(data []byte, reading bool) (*Config, error) {
 	var c Config
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
 	if err != nil {
@@ -270,7 +284,11 @@ func Parse(data []byte) (*Config, error) {
 		}
 	}
 	c.applyDefaults()
-	if err := c.Validate(); err != nil {
+	validate := c.Validate
+	if reading {
+		validate = c.ValidateForReading
+	}
+	if err := validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -313,7 +331,22 @@ var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 func ValidName(s string) bool { return nameRe.MatchString(s) }
 
 // Validate checks everything that needs neither the network nor secret files.
-func (c *Config) Validate() error {
+func (c *Config) Validate() error { return c.validate(false) }
+
+// ValidateForReading is Validate without requiring [encryption] or a
+// target: what a command that only reads archives needs, whose target may
+// come from the command line. What is there is still checked.
+func (c *Config) ValidateForReading() error { return c.validate(true) }
+
+// Defaults returns the configuration of an empty file: what a command run
+// with --remote and no config file works with.
+func Defaults() *Config {
+	c := &Config{}
+	c.applyDefaults()
+	return c
+}
+
+func (c *Config) validate(reading bool) error {
 	if _, ok := DumpSuffix(c.Compression); !ok {
 		return errorf("compression", "%q is not one of gzip, zstd, none", c.Compression)
 	}
@@ -323,10 +356,13 @@ func (c *Config) Validate() error {
 	if !nameRe.MatchString(c.Host) {
 		return errorf("host", "%q must be letters, digits, '.', '_' or '-'", c.Host)
 	}
-	if err := c.Encryption.validate(); err != nil {
-		return err
+	if !reading || !c.Encryption.isZero() {
+		if err := c.Encryption.validate(); err != nil {
+			return err
+		}
 	}
-	if len(c.Targets) == 0 {
+	if len(c.Targets) == 0 && !reading {
+		// A reader may get its target from the command line (--remote).
 		return errorf("targets", "at least one target is required")
 	}
 	for _, name := range c.TargetNames() {
@@ -384,6 +420,10 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return c.checkFiles()
+}
+
+func (e Encryption) isZero() bool {
+	return len(e.Recipients) == 0 && e.RecipientsFile == "" && e.PassphraseFile == ""
 }
 
 func (e Encryption) validate() error {

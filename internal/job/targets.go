@@ -62,7 +62,13 @@ func OpenTargets(ctx context.Context, cfg *config.Config, only string) *Targets 
 		}
 		ch := make(chan opened, 1)
 		go func(name string) {
-			t, err := target.Open(ctx, name, cfg.Targets[name], cfg.Rclone)
+			var t *target.Target
+			var err error
+			if tc := cfg.Targets[name]; tc.CommandLine {
+				t, err = target.OpenCommandLine(ctx, name, tc.Remote, cfg.Rclone.ConfigFile)
+			} else {
+				t, err = target.Open(ctx, name, tc, cfg.Rclone)
+			}
 			ch <- opened{t, err}
 		}(name)
 		names = append(names, name)
