@@ -151,9 +151,10 @@ func TestRestoreToolFailureIsOneLineExit1(t *testing.T) {
 	}
 }
 
-// A damaged copy on the first target fails the restore loudly and points
-// at the other targets' copies, and --target restores from a good one.
-func TestRestoreDamagedCopyPointsToOthers(t *testing.T) {
+// A damaged copy on the first target is named, passed over, and the next
+// target's copy restored; with --target pinned to the damaged copy the
+// restore fails, and the hint points at the other copies only then.
+func TestRestoreFallsBackFromDamagedCopy(t *testing.T) {
 	dumpDir := t.TempDir()
 	dump := fakeDump(t, dumpDir, "forge", 200_000)
 	identity, recipient := keypair(t, false)
@@ -170,15 +171,28 @@ func TestRestoreDamagedCopyPointsToOthers(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "forge.sql.gz")
-	r := pgarchive(t, env, "restore", "--database", "forge", "--identity", identity, "--output", out)
-	if r.code != 1 || !strings.Contains(r.stderr, "pgarchive: hint: ") || !strings.Contains(r.stderr, "--target") {
-		t.Errorf("damaged first copy: %s", r)
+	r := mustRun(t, env, "restore", "--database", "forge", "--identity", identity, "--output", out)
+	if !strings.Contains(r.stderr, "the copy on a failed its check") || !strings.Contains(r.stderr, "trying the copy on b") {
+		t.Errorf("the fallback is not said: %s", r)
 	}
-	if _, err := os.Stat(out); err == nil {
-		t.Error("a damaged restore left a file under the output name")
-	}
-	mustRun(t, env, "restore", "--database", "forge", "--identity", identity, "--target", "b", "--output", out)
 	if !bytes.Equal(mustReadFile(t, out), mustReadFile(t, dump)) {
 		t.Error("restore from the good copy differs from the dump")
+	}
+
+	// Pinned to the damaged copy: it fails, and says where the others are.
+	out2 := filepath.Join(t.TempDir(), "forge.sql.gz")
+	r = pgarchive(t, env, "restore", "--database", "forge", "--identity", identity, "--target", "a", "--output", out2)
+	if r.code != 1 || strings.Contains(r.stderr, "trying the copy") {
+		t.Errorf("--target a: %s", r)
+	}
+	if _, err := os.Stat(out2); err == nil {
+		t.Error("a damaged restore left a file under the output name")
+	}
+
+	// A wrong key is the key, not the copy: no fallback, no --target hint.
+	other, _ := keypair(t, false)
+	r = pgarchive(t, env, "restore", "--database", "forge", "--identity", other, "--output", filepath.Join(t.TempDir(), "x"))
+	if r.code != 1 || strings.Contains(r.stderr, "--target") || strings.Contains(r.stderr, "trying the copy") || !strings.Contains(r.stderr, "wrong key") {
+		t.Errorf("wrong key: %s", r)
 	}
 }

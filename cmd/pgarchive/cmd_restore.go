@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/urfave/cli/v2"
 
 	"github.com/pgarchive/pgarchive/internal/archive"
@@ -26,6 +28,7 @@ type restoreOptions struct {
 	host           string
 	database       string
 	at             string
+	before         string
 	target         string
 	identity       string
 	passphraseFile string
@@ -61,9 +64,10 @@ original database; those statements are skipped so the dump lands in DBNAME.
 The connection comes from libpq's usual PG* environment (PGHOST, PGUSER, ...).
 
 ` + exitStatusHelp,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "database `NAME` whose archive to restore"},
-			&cli.StringFlag{Name: "at", Value: "latest", Usage: "archive `TIME` (YYYYMMDDTHHMMSSZ) or latest"},
+			&cli.StringFlag{Name: "at", Value: "latest", Usage: "the archive taken at `TIME` (YYYYMMDDTHHMMSSZ, RFC 3339 or \"YYYY-MM-DD HH:MM[:SS]\" UTC or with an offset), or latest"},
+			&cli.StringFlag{Name: "before", Usage: "the newest complete archive at or before `TIME` (forms as --at)"},
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "read from this target `NAME` only"},
 			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
 			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE`"},
@@ -72,17 +76,17 @@ The connection comes from libpq's usual PG* environment (PGHOST, PGUSER, ...).
 			&cli.StringFlag{Name: "into", Usage: "restore into database `DBNAME`"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "parallel pg_restore jobs `N` (custom-format dumps)"},
 			&cli.BoolFlag{Name: "clean", Usage: "drop and recreate DBNAME first if it exists"},
-		},
+		}, remoteFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := requireFlag(c, "database"); err != nil {
 				return err
 			}
-			cfg, now, err := loadConfigAndClock(c)
+			cfg, now, err := loadReaderConfigAndClock(c)
 			if err != nil {
 				return err
 			}
 			return runRestore(c.Context, restoreOptions{
-				cfg: cfg, host: c.String("host"), database: c.String("database"), at: c.String("at"),
+				cfg: cfg, host: c.String("host"), database: c.String("database"), at: c.String("at"), before: c.String("before"),
 				target: c.String("target"), identity: c.String("identity"), passphraseFile: c.String("passphrase-file"),
 				output: c.String("output"), into: c.String("into"), jobs: c.Int("jobs"), clean: c.Bool("clean"),
 				now: now, stdout: c.App.Writer,
@@ -107,6 +111,10 @@ func runRestore(ctx context.Context, opts restoreOptions) error {
 	if err := selectTarget(opts.cfg, opts.target); err != nil {
 		return err
 	}
+	want, err := parseWhich(opts.at, opts.before)
+	if err != nil {
+		return err
+	}
 	if opts.output != "" && opts.output != "-" {
 		if _, err := os.Stat(opts.output); err == nil {
 			return usagef("--output %q exists; remove it or choose another path", opts.output)
@@ -120,82 +128,183 @@ func runRestore(ctx context.Context, opts restoreOptions) error {
 	if host == "" {
 		host = opts.cfg.Host
 	}
-	t, entry, err := findArchive(ctx, opts.cfg, host, opts.database, opts.at, opts.target, opts.now)
+	ts := job.OpenTargets(ctx, opts.cfg, opts.target)
+	defer ts.Close()
+	copies, err := findArchive(ctx, ts, host, opts.database, want, opts.now)
 	if err != nil {
 		return err
 	}
+	// The copies are the same archive on several targets. One that fails
+	// its check (a damaged or truncated object, a manifest that does not
+	// match, an object gone) is passed over for the next, as long as
+	// nothing of it has been let out where it cannot be taken back.
+	retry := false
+	for i, c := range copies {
+		used, err := restoreCopy(ctx, opts, c, ids, retry)
+		if err == nil {
+			return nil
+		}
+		var bad copyError
+		if !errors.As(err, &bad) {
+			return err
+		}
+		rest := copies[i+1:]
+		if len(rest) == 0 {
+			if len(copies) > 1 {
+				return fmt.Errorf("%w (and so did the copy on every other target)", err)
+			}
+			return otherCopyHint(opts, c.target.Name, err)
+		}
+		if used {
+			// Bytes already went to stdout, or a cluster dump created
+			// databases: another copy would be mixed into them.
+			return otherCopyHint(opts, c.target.Name, err)
+		}
+		logger().Warn(fmt.Sprintf("restore: the copy on %s failed its check (%v); trying the copy on %s", c.target.Name, err, rest[0].target.Name),
+			"database", opts.database, "target", c.target.Name)
+		// A custom-format restore commits as it goes: the next copy
+		// replaces what this one left in the database this run made
+		// fit (created, or found empty, or cleaned).
+		retry = true
+	}
+	return nil // unreachable: findArchive returns at least one copy
+}
+
+// archiveCopy is one target's copy of the archive to restore.
+type archiveCopy struct {
+	target *target.Target
+	entry  archive.Entry
+}
+
+// copyError marks a failure of the copy itself, rather than of the key,
+// the database or the tools: its manifest, its object, or the stream read
+// from it (age's authentication, size and SHA-256 against the manifest).
+// Only these fall back to another target's copy.
+type copyError struct{ err error }
+
+func (c copyError) Error() string { return c.err.Error() }
+func (c copyError) Unwrap() error { return c.err }
+
+// copyReader turns every error reading a copy into a copyError, so that it
+// can be told apart however far down the tools it surfaces, and counts
+// what it let through.
+type copyReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *copyReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		err = copyError{err}
+	}
+	return n, err
+}
+
+// restoreCopy restores one copy. used reports whether a failure left
+// effects that another copy cannot undo: bytes written to stdout, or the
+// databases a cluster dump creates. retry says an earlier copy failed
+// after preparing the database, which this one then recreates.
+func restoreCopy(ctx context.Context, opts restoreOptions, c archiveCopy, ids []age.Identity, retry bool) (used bool, err error) {
+	t, entry := c.target, c.entry
 	m, err := archive.ReadManifest(ctx, t, entry.Name)
 	if err != nil {
-		return err
+		return false, copyError{err}
 	}
 	logger().Info("restoring", "database", opts.database, "target", t.Name, "object", entry.Name.Object())
 	plain, err := archive.Open(ctx, t, entry.Name, m, ids)
 	if err != nil {
-		return otherCopyHint(opts, t.Name, err)
+		if errors.Is(err, crypt.ErrNoIdentityMatched) {
+			return false, err // the key, not the copy
+		}
+		return false, copyError{err}
 	}
 	defer plain.Close()
-	src, done := terminalProgress("restoring "+entry.Name.File(), m.Dump.Size, plain)
+	checked := &copyReader{r: plain}
+	src, done := terminalProgress("restoring "+entry.Name.File(), m.Dump.Size, checked)
 	defer done()
 
 	if opts.output != "" {
-		return otherCopyHint(opts, t.Name, writeOutput(src, opts.output, opts.stdout))
+		err := writeOutput(src, opts.output, opts.stdout)
+		return opts.output == "-" && checked.n > 0, err
 	}
 	sql, err := dump.Decompress(src, m.Dump.Compression)
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", entry.Name.Object(), err)
+		return false, fmt.Errorf("restore %s: %w", entry.Name.Object(), err)
 	}
 	defer sql.Close()
+	clean := opts.clean || (retry && m.Dump.Format != dump.FormatPlain)
 	err = restore.Into(ctx, sql, restore.Options{
 		Database: opts.into,
 		Format:   m.Dump.Format,
 		Jobs:     opts.jobs,
-		Clean:    opts.clean,
+		Clean:    clean,
 	})
 	done()
 	if err != nil {
-		err = fmt.Errorf("restore %s into %q: %w", entry.Name.Object(), opts.into, err)
-		if errors.Is(err, restore.ErrNotEmpty) || errors.Is(err, restore.ErrClusterInUse) {
-			return err
-		}
-		return otherCopyHint(opts, t.Name, err)
+		return m.Dump.Format == dump.FormatCluster, fmt.Errorf("restore %s into %q: %w", entry.Name.Object(), opts.into, err)
 	}
 	logger().Info("restored", "database", opts.database, "target", t.Name, "object", entry.Name.Object(), "into", opts.into)
-	return nil
+	return false, nil
 }
 
-// otherCopyHint adds, to a failure that may be this copy's damage, that
-// the other targets hold copies of their own.
+// otherCopyHint adds, to a failure of the copy on one target, that the
+// other targets hold copies of their own. Only a copyError gets it: a
+// wrong key, an unreachable server or a failing tool is the same whatever
+// copy is read.
 func otherCopyHint(opts restoreOptions, used string, err error) error {
-	if err == nil || opts.target != "" || len(opts.cfg.Targets) < 2 {
+	var bad copyError
+	if !errors.As(err, &bad) || opts.target != "" || len(opts.cfg.Targets) < 2 {
 		return err
 	}
 	return hintError{err, fmt.Sprintf("this was the copy on %q; the other targets hold their own: try --target NAME (pgarchive list --database %s shows them)", used, opts.database)}
 }
 
-// findArchive picks the archive to restore: the newest complete one (or
-// the one at the given time) over the targets in config order; the first
-// target holding it wins. Latest is as of now: archives stamped beyond
-// archive.FutureTolerance after it are passed over.
-func findArchive(ctx context.Context, cfg *config.Config, host, db, at, only string, now time.Time) (*target.Target, archive.Entry, error) {
-	wantLatest := at == "latest"
-	var wantTime time.Time
-	if !wantLatest {
-		t, err := archive.ParseStamp(at)
-		if err != nil {
-			return nil, archive.Entry{}, usagef("--at: %v", err)
+// which is the archive asked for: the latest, the one at a time, or the
+// newest at or before a time.
+type which struct {
+	latest bool
+	at     time.Time // exact match, when not zero
+	before time.Time // at or before, when not zero
+	asked  string    // "at TIME" or "at or before TIME"; "" for latest
+}
+
+// parseWhich reads --at and --before.
+func parseWhich(at, before string) (which, error) {
+	if before != "" {
+		if at != "" && at != "latest" {
+			return which{}, usagef("give --at or --before, not both")
 		}
-		wantTime = t
+		t, err := archive.ParseTime(before)
+		if err != nil {
+			return which{}, usagef("--before: %v", err)
+		}
+		return which{before: t, asked: "at or before " + t.Format(archive.TimeLayout)}, nil
 	}
-	ts := job.OpenTargets(ctx, cfg, only)
-	defer ts.Close()
-	targets, failed := ts.Open, ts.Failed
+	if at == "" || at == "latest" {
+		return which{latest: true}, nil
+	}
+	t, err := archive.ParseTime(at)
+	if err != nil {
+		return which{}, usagef("--at: %v (or latest; --before TIME takes the newest at or before a time)", err)
+	}
+	return which{at: t, asked: "at " + t.Format(archive.TimeLayout)}, nil
+}
+
+// findArchive picks the archive to restore: the newest complete one, the
+// one at a time, or the newest at or before one, over every opened
+// target. It returns every complete copy of it, in config order (the
+// first target holding it first). Latest is as of now: archives stamped
+// beyond archive.FutureTolerance after it are passed over.
+func findArchive(ctx context.Context, ts *job.Targets, host, db string, want which, now time.Time) ([]archiveCopy, error) {
 	var errs []string
-	for _, f := range failed {
+	for _, f := range ts.Failed {
 		errs = append(errs, fmt.Sprintf("%s: %v", f.Target, f.Err))
 	}
-	var candidates []archive.Entry
+	var all, candidates []archive.Entry
 	byName := map[string]*target.Target{}
-	for _, t := range targets {
+	for _, t := range ts.Open {
 		entries, err := archive.List(ctx, t, host, db)
 		if err != nil {
 			errs = append(errs, err.Error())
@@ -203,42 +312,110 @@ func findArchive(ctx context.Context, cfg *config.Config, host, db, at, only str
 		}
 		byName[t.Name] = t
 		for _, e := range entries {
-			if wantLatest || e.Name.Time.Equal(wantTime) {
+			all = append(all, e)
+			switch {
+			case want.latest,
+				!want.at.IsZero() && e.Name.Time.Equal(want.at),
+				!want.before.IsZero() && !e.Name.Time.After(want.before):
 				candidates = append(candidates, e)
 			}
 		}
 	}
 	asOf := now
-	if !wantLatest {
+	if !want.at.IsZero() {
 		// Named explicitly: the stamp is what was asked for, however far
 		// ahead of now it lies.
-		asOf = wantTime
+		asOf = want.at
 	}
 	best, ok := archive.Latest(candidates, asOf)
 	if !ok {
 		what := "no complete archive"
-		if !wantLatest {
-			what = "no complete archive at " + at
+		if want.asked != "" {
+			what += " " + want.asked
 		}
-		err := fmt.Errorf("%s of database %q from host %q on any target%s", what, db, host, futureNote(candidates, now, wantLatest))
+		err := fmt.Errorf("%s of database %q from host %q on any target%s", what, db, host, futureNote(candidates, now, want))
 		if len(errs) > 0 {
 			err = fmt.Errorf("%w (and some targets could not be read: %s)", err, joinLines(errs))
 		}
-		return nil, archive.Entry{}, hintError{err, "`pgarchive list` shows what each target holds; --host picks another host's archives"}
+		return nil, hintError{err, notFoundHint(ctx, ts, all, want, host, db)}
 	}
-	if n, newest := inFuture(candidates, now); wantLatest && n > 0 {
+	if n, newest := inFuture(candidates, now); want.latest && n > 0 {
 		logger().Warn(fmt.Sprintf("restore: %d archive(s) stamped in the future passed over, the newest %s; --at %s restores it",
 			n, newest.Name.Stamp(), newest.Name.Stamp()), "database", db)
 	}
-	return byName[best.Target], best, nil
+	var copies []archiveCopy
+	for _, t := range ts.Open {
+		for _, e := range candidates {
+			if e.Target == t.Name && e.Complete && e.Name == best.Name {
+				copies = append(copies, archiveCopy{target: byName[t.Name], entry: e})
+			}
+		}
+	}
+	return copies, nil
+}
+
+// notFoundHint says where to look next: for --at, the archives nearest the
+// time asked; for another host, the hosts the targets hold.
+func notFoundHint(ctx context.Context, ts *job.Targets, all []archive.Entry, want which, host, db string) string {
+	ref := want.at
+	if ref.IsZero() {
+		ref = want.before
+	}
+	if !ref.IsZero() {
+		if near := nearest(all, ref, 2); len(near) > 0 {
+			return "the nearest complete archives are " + strings.Join(near, ", ") + "; --at takes an exact time, --before TIME the newest at or before it"
+		}
+	}
+	if len(all) == 0 {
+		var hosts []string
+		seen := map[string]bool{}
+		for _, t := range ts.Open {
+			hs, err := archive.Hosts(ctx, t)
+			if err != nil {
+				continue
+			}
+			for _, h := range hs {
+				if !seen[h] {
+					seen[h] = true
+					hosts = append(hosts, h)
+				}
+			}
+		}
+		if len(hosts) > 0 {
+			sort.Strings(hosts)
+			return fmt.Sprintf("the targets hold archives of host(s) %s: pick one with --host (pgarchive list --host HOST shows its archives)", strings.Join(hosts, ", "))
+		}
+	}
+	return "`pgarchive list` shows what each target holds; --host picks another host's archives"
+}
+
+// nearest returns the stamps of up to n complete archives on either side
+// of t, oldest first.
+func nearest(entries []archive.Entry, t time.Time, n int) []string {
+	var stamps []time.Time
+	seen := map[time.Time]bool{}
+	for _, e := range entries {
+		if e.Complete && !seen[e.Name.Time] {
+			seen[e.Name.Time] = true
+			stamps = append(stamps, e.Name.Time)
+		}
+	}
+	sort.Slice(stamps, func(i, j int) bool { return stamps[i].Before(stamps[j]) })
+	i := sort.Search(len(stamps), func(i int) bool { return stamps[i].After(t) })
+	lo, hi := max(0, i-n), min(len(stamps), i+n)
+	var out []string
+	for _, s := range stamps[lo:hi] {
+		out = append(out, s.Format(archive.TimeLayout))
+	}
+	return out
 }
 
 // futureNote says why nothing was found where that is not plain: for
 // --at latest, which archives it passed over for their future stamps and
-// how to get one anyway; for --at STAMP, that only a manifest is left.
+// how to get one anyway; for a time, that only a manifest is left.
 // "" when there is nothing to add.
-func futureNote(candidates []archive.Entry, now time.Time, latest bool) string {
-	if !latest {
+func futureNote(candidates []archive.Entry, now time.Time, want which) string {
+	if !want.latest {
 		for _, e := range candidates {
 			if e.Missing {
 				return fmt.Sprintf(": on %s only its manifest is left, the object is gone", e.Target)

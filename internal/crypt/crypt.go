@@ -176,13 +176,17 @@ func LoadIdentities(identityFile, passphraseFile string) ([]age.Identity, error)
 	return nil, errors.New("an identity is needed to decrypt: give --identity FILE or --passphrase-file FILE")
 }
 
+// ErrNoIdentityMatched is Decrypt's error when none of the identities
+// opens the file: the key is wrong, whichever copy is read.
+var ErrNoIdentityMatched = errors.New("no identity matches this archive: wrong key or passphrase")
+
 // Decrypt opens an age stream with the given identities.
 func Decrypt(src io.Reader, ids []age.Identity) (io.Reader, error) {
 	r, err := age.Decrypt(src, ids...)
 	if err != nil {
 		var noMatch *age.NoIdentityMatchError
 		if errors.As(err, &noMatch) {
-			return nil, fmt.Errorf("no identity matches this archive: wrong key or passphrase")
+			return nil, ErrNoIdentityMatched
 		}
 		return nil, fmt.Errorf("decrypt: %w", err)
 	}

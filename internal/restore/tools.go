@@ -86,18 +86,22 @@ func (t tools) exec(ctx context.Context, name string, args []string, src io.Read
 	case <-fed:
 	case <-ctx.Done():
 		// The feeder may be stuck reading the caller's stream.
+		tail.release()
 		return fmt.Errorf("%s: %w", name, ctx.Err())
 	}
 	tail.flush()
 	if rec.err != nil {
+		tail.release()
 		return fmt.Errorf("read dump: %w (%s stopped)", rec.err, name)
 	}
 	if waitErr != nil {
 		if ctx.Err() != nil {
+			tail.release()
 			return fmt.Errorf("%s: %w", name, ctx.Err())
 		}
 		return &toolError{tool: name, err: waitErr, lines: tail.lines}
 	}
+	tail.release()
 	return nil
 }
 
@@ -136,20 +140,22 @@ func (e *toolError) Error() string {
 	return b.String()
 }
 
-// tailWriter passes a tool's stderr on and keeps its last lines.
+// tailWriter passes a tool's stderr on, line by line, holding its last
+// tailLines lines back: when the tool fails those lines are the error
+// pgarchive prints (toolError), and printing them as well would show the
+// same complaint twice. release prints what it held, for a tool that
+// succeeded or whose failure the error does not quote.
 type tailWriter struct {
 	out     io.Writer
 	scan    func(string)
 	partial []byte
-	lines   []string
+	lines   []string // held back, the last tailLines non-blank lines
 }
 
 // maxLineLen bounds a remembered line.
 const maxLineLen = 512
 
 func (t *tailWriter) Write(b []byte) (int, error) {
-	// A failing Options.Stderr must not fail the restore.
-	_, _ = t.out.Write(b)
 	rest := b
 	for {
 		i := bytes.IndexByte(rest, '\n')
@@ -178,15 +184,28 @@ func (t *tailWriter) line() {
 		l = l[:maxLineLen] + "..."
 	}
 	if len(t.lines) == tailLines {
+		t.print(t.lines[0])
 		t.lines = append(t.lines[:0], t.lines[1:]...)
 	}
 	t.lines = append(t.lines, l)
 }
 
+// print passes one line on; a failing Options.Stderr must not fail the
+// restore.
+func (t *tailWriter) print(l string) { _, _ = io.WriteString(t.out, l+"\n") }
+
 func (t *tailWriter) flush() {
 	if len(t.partial) > 0 {
 		t.line()
 	}
+}
+
+// release prints the lines held back.
+func (t *tailWriter) release() {
+	for _, l := range t.lines {
+		t.print(l)
+	}
+	t.lines = nil
 }
 
 // psqlMessage matches psql's report of a server message in VERBOSITY=verbose,
