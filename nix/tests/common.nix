@@ -1,7 +1,7 @@
 # What the VM tests share: a `db` node (PostgreSQL, services.postgresqlBackup
 # for db1 and db2, services.pgarchive), a `nas` node (sshd for SFTP and,
-# when asked, Garage for S3), the targets pointing at it, and Python
-# helpers for the test scripts.
+# when asked, Garage for S3), the targets pointing at it, and the Python
+# that runs the steps of ./scenarios on them.
 #
 # keys/ holds throwaway keys made for these tests only (an age X25519
 # identity and an ed25519 SSH key); they protect nothing.
@@ -249,55 +249,22 @@ rec {
       };
     };
 
-  # Python shared by the test scripts.
+  # Python shared by the test scripts. Every shell step of the VM tests is
+  # a step of a script under ./scenarios, which the container test runs
+  # against a Debian host as well; the tests only call them.
   helpers = ''
-    import json
-    import re
+    import shlex
 
-    IDENTITY = "/etc/pgarchive-test/age-identity.txt"
-    ARCHIVE_RE = r"^(?P<db>[a-z0-9]+)_[0-9]{8}T[0-9]{6}Z\.sql\.gz\.age$"
+    SCENARIOS = "${./scenarios}"
 
 
-    def psql(database, sql):
-        return f"runuser -u postgres -- psql -v ON_ERROR_STOP=1 -tA -d {database} -c \"{sql}\""
-
-
-    def count(database, table):
-        return int(db.succeed(psql(database, f"SELECT count(*) FROM {table}")).strip())
+    def step(script, *args):
+        """The command running one step of a scenario script (nix/tests/scenarios)."""
+        return shlex.join(["bash", f"{SCENARIOS}/{script}", *args])
 
 
     def seed():
-        db.wait_until_succeeds(psql("db2", "SELECT 1"))
-        db.succeed(psql("db1", "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g"))
-        db.succeed(psql("db2", "CREATE TABLE u AS SELECT g AS id, now() AS at FROM generate_series(1, 7000) g"))
-        db.succeed(psql("db2", "CREATE TABLE w AS SELECT g FROM generate_series(1, 300) g"))
-
-
-    def start_dump(unit):
-        status, _ = db.execute(f"systemctl start {unit}")
-        if status != 0:
-            db.log(db.execute(f"journalctl -u {unit} --no-pager -o cat")[1])
-            raise Exception(f"{unit} failed")
-
-
-    def restore(database, target, scratch):
-        # --into creates scratch.
-        db.succeed(
-            f"PGUSER=postgres pgarchive restore --database {database} --identity {IDENTITY}"
-            f" --target {target} --into {scratch}"
-        )
-
-
-    def complete_archives(database):
-        """Archives of database on nas's SFTP target; each must have its manifest."""
-        directory = f"/home/backup/pg/db/{database}"
-        names = nas.succeed(f"ls -1 {directory}").split()
-        archives = [n for n in names if re.match(ARCHIVE_RE, n)]
-        assert archives, f"no archive of {database} in {directory}: {names}"
-        for a in archives:
-            assert f"{a}.json" in names, f"{a} has no manifest in {directory}: {names}"
-            manifest = json.loads(nas.succeed(f"cat {directory}/{a}.json"))
-            assert isinstance(manifest, dict), manifest
-        return [f"{directory}/{a}" for a in archives]
+        db.wait_until_succeeds(step("dump.sh", "pg-ready"))
+        db.succeed(step("dump.sh", "seed"))
   '';
 }
