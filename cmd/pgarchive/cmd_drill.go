@@ -66,8 +66,10 @@ The key is --identity or --passphrase-file, else [drill] identity_file or
 passphrase_file: the database host normally holds recipients only. The
 server is [drill] connection (a libpq connection string or
 postgresql:// URI; keys it leaves out, and all when it is empty, come from
-libpq's PG* environment). The database "all" (pg_dumpall) is skipped: it
-cannot be restored into one scratch database; verify --identity reads it.
+libpq's PG* environment). The databases "all" (pg_dumpall) and "globals"
+(push --globals) are skipped: they cannot be restored into one scratch
+database; verify --identity reads them. A [drill] connection to a server of
+a newer PostgreSQL major version rehearses an upgrade on a schedule.
 Archives stamped more than 5 minutes in the future (a host clock that was
 ahead; status warns about them) are never drilled: their age is unknown.
 
@@ -134,11 +136,13 @@ func runDrill(ctx context.Context, opts drillOptions) error {
 	}
 	reports := []drillJSON{}
 	dbs := databasesIn(listings, opts.database)
+	skipped := 0
 	for _, db := range dbs {
-		if db == "all" && opts.database == "" {
-			logger().Warn("drill: skipping the pg_dumpall archives of \"all\": they cannot be restored into a scratch database", "database", db)
-			if len(dbs) == 1 {
-				failures = append(failures, `nothing to drill: the only archives are pg_dumpall's ("all"), which cannot be restored into a scratch database (verify --identity reads them to the end)`)
+		if (db == "all" || db == archive.Globals) && opts.database == "" {
+			logger().Warn(fmt.Sprintf("drill: skipping the pg_dumpall archives of %q: they cannot be restored into a scratch database", db), "database", db)
+			skipped++
+			if skipped == len(dbs) {
+				failures = append(failures, `nothing to drill: the only archives are pg_dumpall's ("all", "globals"), which cannot be restored into a scratch database (verify --identity reads them to the end)`)
 			}
 			continue
 		}

@@ -18,6 +18,7 @@ type pushOptions struct {
 	database   string
 	file       string
 	allowStale bool
+	globals    bool
 	now        time.Time
 }
 
@@ -35,6 +36,12 @@ that changes while it is read, is stored nowhere. Only one push of a
 database runs at a time on a host. This is the ExecStartPost of
 postgresqlBackup-<database>.service.
 
+--globals archives the cluster's roles and tablespaces instead: it runs
+pg_dumpall --globals-only itself (connecting as libpq's PG* variables say,
+as the postgres user does under systemd), compresses the script as the
+config's compression says and pushes it as the database "globals", a name
+kept for this. restore --globals recreates the roles from it.
+
 ` + exitStatusHelp + `
    A push that stored a complete archive on some targets but not all exits 1
    and names each failed target; the complete copies stay.`,
@@ -42,9 +49,14 @@ postgresqlBackup-<database>.service.
 			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "database `NAME` (\"all\" for backupAll)"},
 			&cli.StringFlag{Name: "file", Usage: "dump `PATH` (default: <dump_dir>/<database>.sql<suffix>)"},
 			&cli.BoolFlag{Name: "allow-stale", Usage: "push a dump older than max_dump_age"},
+			&cli.BoolFlag{Name: "globals", Usage: "archive the roles and tablespaces (pg_dumpall --globals-only) as \"globals\""},
 		},
 		Action: func(c *cli.Context) error {
-			if err := requireFlag(c, "database"); err != nil {
+			if c.Bool("globals") {
+				if c.String("database") != "" || c.String("file") != "" {
+					return usagef("--globals dumps the roles itself: it takes neither --database nor --file")
+				}
+			} else if err := requireFlag(c, "database"); err != nil {
 				return err
 			}
 			cfg, err := loadConfig(c)
@@ -60,6 +72,7 @@ postgresqlBackup-<database>.service.
 				database:   c.String("database"),
 				file:       c.String("file"),
 				allowStale: c.Bool("allow-stale"),
+				globals:    c.Bool("globals"),
 				now:        now,
 			})
 		},
@@ -67,12 +80,21 @@ postgresqlBackup-<database>.service.
 }
 
 func runPush(ctx context.Context, opts pushOptions) error {
+	if opts.globals {
+		opts.database = archive.Globals
+	} else if opts.database == archive.Globals {
+		return usagef("the database name %q is kept for the roles (push --globals); pgarchive cannot archive a database of that name", opts.database)
+	}
 	if err := archive.CheckDatabaseName(opts.database); err != nil {
 		return usageError{err}
 	}
 	sd := newSDStatus()
 	what := "pushing " + opts.database
-	result, err := job.Push(ctx, job.PushOptions{
+	push := job.Push
+	if opts.globals {
+		push = job.PushGlobals
+	}
+	result, err := push(ctx, job.PushOptions{
 		Config:      opts.cfg,
 		Database:    opts.database,
 		File:        opts.file,

@@ -36,6 +36,7 @@ type restoreOptions struct {
 	into           string
 	jobs           int
 	clean          bool
+	globals        bool
 	now            time.Time // what --at latest is the latest at
 	stdout         io.Writer
 }
@@ -46,8 +47,15 @@ func newRestoreCommand() *cli.Command {
 		Usage:     "fetch, decrypt and restore an archive to a file, stdout or a database",
 		ArgsUsage: " ",
 		Description: `Finds the newest complete archive of the database (or the one taken --at a
-time) on the first target that has it, decrypts it and checks it against its
-manifest as it streams.
+time, or the newest at or before --before a time) on the targets, decrypts it
+and checks it against its manifest as it streams. A copy that fails its check
+(damaged, truncated, gone, not matching its manifest) is named and the same
+archive is read from the next target that has it, as long as nothing of the
+bad copy reached stdout.
+
+Times: 20261121T011503Z (as in archive names), RFC 3339
+(2026-11-21T02:15:03+01:00), or "2026-11-21 01:15[:03]" in UTC unless an
+offset follows. --at with no archive at that second names the nearest ones.
 
 --at latest passes over archives stamped more than 5 minutes in the future
 (pushed while the host's clock was ahead; status warns about them): such a
@@ -59,9 +67,24 @@ to restore it anyway.
 temporary name and renamed only when the archive checked out whole.
 
 --into restores into a database, creating it if needed: pg_restore for custom
-and tar dumps, psql for plain ones. A plain dump made with pg_dump -C names its
-original database; those statements are skipped so the dump lands in DBNAME.
-The connection comes from libpq's usual PG* environment (PGHOST, PGUSER, ...).
+and tar dumps, psql --single-transaction for plain ones (a damaged archive
+leaves nothing behind). A plain dump made with pg_dump -C names its original
+database; those statements are skipped so the dump lands in DBNAME, and what
+they said about the database itself (owner, comment, ALTER DATABASE ... SET,
+grants) is applied to DBNAME instead and printed. The connection comes from
+libpq's usual PG* environment (PGHOST, PGUSER, ...).
+
+--globals recreates the roles and tablespaces archived by push --globals on
+that server, before the databases that need them; roles that exist already
+(postgres, at least) are left as they are and named.
+
+--remote REMOTE reads one store directly, with no config file: an rclone
+connection string such as
+  :s3,provider=Minio,endpoint='https://s3.example.net',env_auth=true:bucket/path
+(credentials in RCLONE_S3_ACCESS_KEY_ID and RCLONE_S3_SECRET_ACCESS_KEY, or
+in the string), a local path, or name:path with --rclone-config FILE. Give
+--host: a laptop's own name has no archives there (pgarchive list --remote
+REMOTE shows every host).
 
 ` + exitStatusHelp,
 		Flags: append([]cli.Flag{
@@ -76,9 +99,14 @@ The connection comes from libpq's usual PG* environment (PGHOST, PGUSER, ...).
 			&cli.StringFlag{Name: "into", Usage: "restore into database `DBNAME`"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "parallel pg_restore jobs `N` (custom-format dumps)"},
 			&cli.BoolFlag{Name: "clean", Usage: "drop and recreate DBNAME first if it exists"},
+			&cli.BoolFlag{Name: "globals", Usage: "recreate the roles and tablespaces of push --globals on the server PG* names (before the databases); existing roles are left alone"},
 		}, remoteFlags()...),
 		Action: func(c *cli.Context) error {
-			if err := requireFlag(c, "database"); err != nil {
+			if c.Bool("globals") {
+				if c.String("database") != "" || c.String("into") != "" {
+					return usagef("--globals restores the roles onto the server itself: it takes neither --database nor --into")
+				}
+			} else if err := requireFlag(c, "database"); err != nil {
 				return err
 			}
 			cfg, now, err := loadReaderConfigAndClock(c)
@@ -88,7 +116,7 @@ The connection comes from libpq's usual PG* environment (PGHOST, PGUSER, ...).
 			return runRestore(c.Context, restoreOptions{
 				cfg: cfg, host: c.String("host"), database: c.String("database"), at: c.String("at"), before: c.String("before"),
 				target: c.String("target"), identity: c.String("identity"), passphraseFile: c.String("passphrase-file"),
-				output: c.String("output"), into: c.String("into"), jobs: c.Int("jobs"), clean: c.Bool("clean"),
+				output: c.String("output"), into: c.String("into"), jobs: c.Int("jobs"), clean: c.Bool("clean"), globals: c.Bool("globals"),
 				now: now, stdout: c.App.Writer,
 			})
 		},
@@ -96,7 +124,15 @@ The connection comes from libpq's usual PG* environment (PGHOST, PGUSER, ...).
 }
 
 func runRestore(ctx context.Context, opts restoreOptions) error {
-	if (opts.output == "") == (opts.into == "") {
+	switch {
+	case opts.globals:
+		opts.database = archive.Globals
+		if opts.clean || opts.jobs != 1 {
+			return usagef("--clean and --jobs do not go with --globals")
+		}
+	case opts.database == archive.Globals && opts.into != "":
+		return usagef("%q holds the roles (push --globals): restore them with --globals, not --into", opts.database)
+	case (opts.output == "") == (opts.into == ""):
 		return usagef("give exactly one of --output PATH and --into DBNAME")
 	}
 	if opts.jobs < 1 {
@@ -234,19 +270,52 @@ func restoreCopy(ctx context.Context, opts restoreOptions, c archiveCopy, ids []
 		return false, fmt.Errorf("restore %s: %w", entry.Name.Object(), err)
 	}
 	defer sql.Close()
+	if opts.globals {
+		rep, err := restore.Globals(ctx, sql, restore.Options{})
+		done()
+		if err != nil {
+			return false, fmt.Errorf("restore %s: %w", entry.Name.Object(), err)
+		}
+		printGlobals(opts.stdout, rep)
+		return false, nil
+	}
 	clean := opts.clean || (retry && m.Dump.Format != dump.FormatPlain)
+	var applied []string
 	err = restore.Into(ctx, sql, restore.Options{
 		Database: opts.into,
 		Format:   m.Dump.Format,
 		Jobs:     opts.jobs,
 		Clean:    clean,
+		Applied:  func(stmt string) { applied = append(applied, stmt) },
 	})
 	done()
 	if err != nil {
 		return m.Dump.Format == dump.FormatCluster, fmt.Errorf("restore %s into %q: %w", entry.Name.Object(), opts.into, err)
 	}
+	if len(applied) > 0 {
+		fmt.Fprintf(opts.stdout, "applied the dump's database-level statements to %q:\n", opts.into)
+		for _, a := range applied {
+			fmt.Fprintf(opts.stdout, "  %s\n", oneLine(a))
+		}
+	}
 	logger().Info("restored", "database", opts.database, "target", t.Name, "object", entry.Name.Object(), "into", opts.into)
 	return false, nil
+}
+
+// printGlobals says what restore --globals created and what it left alone.
+func printGlobals(w io.Writer, rep *restore.GlobalsReport) {
+	line := func(what string, names []string) {
+		if len(names) > 0 {
+			fmt.Fprintf(w, "%s: %s\n", what, strings.Join(names, ", "))
+		}
+	}
+	if len(rep.Created) == 0 {
+		fmt.Fprintln(w, "roles created: none")
+	}
+	line("roles created", rep.Created)
+	line("roles left alone (already there)", rep.Skipped)
+	line("tablespaces left alone (already there)", rep.SkippedTablespaces)
+	line("role settings not applied (database not there yet; run restore --globals again after it)", rep.Deferred)
 }
 
 // otherCopyHint adds, to a failure of the copy on one target, that the
@@ -446,5 +515,8 @@ func writeOutput(plain io.Reader, path string, stdout io.Writer) error {
 	}
 	return nil
 }
+
+// oneLine squeezes a statement's blanks and newlines into single spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func joinLines(parts []string) string { return strings.Join(parts, "; ") }

@@ -23,10 +23,12 @@
 // into an existing empty one, refuses one that holds objects unless
 // Options.Clean asks to drop and recreate it. It never touches the database
 // the dump was taken from, even on the same server: that is what stripping
-// the database statements is for. The price is that what pg_dump -C records
-// about the database itself is not restored: its encoding and locale (a
-// created target gets the server's defaults), owner, comment, settings,
-// grants and per-role settings. Set those by hand where they matter.
+// the database statements is for. What a plain pg_dump -C script says about
+// the database itself (owner, comment, ALTER DATABASE ... SET, grants,
+// per-role settings) is moved to the target database instead
+// (MoveDatabaseStatements). Its encoding and locale are not: a created
+// target gets the server's defaults. A custom or tar archive restored
+// without -C carries none of this either.
 //
 // Tool output on stderr is passed through to Options.Stderr; when a tool
 // fails, its last lines are part of the returned error.
@@ -67,6 +69,12 @@ type Options struct {
 	Env []string
 	// Stderr receives the tools' stderr; nil means os.Stderr.
 	Stderr io.Writer
+	// Applied, if set, is told each statement about the database itself
+	// (owner, comment, settings, grants) that a plain pg_dump -C script
+	// held and that was applied to Database in its place; it is called
+	// before the restore's outcome is known, which then applies to them
+	// too (one transaction).
+	Applied func(stmt string)
 }
 
 // ErrNotEmpty is wrapped by Into's error when the target database exists and
@@ -254,7 +262,16 @@ func (p *plan) isEmpty(ctx context.Context) (bool, error) {
 // one transaction.
 func (p *plan) plain(ctx context.Context, r io.Reader) error {
 	args := []string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", pgargs.ConnDB(p.Database), "-f", "-"}
-	return p.tools.run(ctx, "psql", args, r, StripDatabaseStatements, nil)
+	move := func(w io.Writer, r io.Reader) error {
+		moved, err := MoveDatabaseStatements(w, r, p.Database)
+		if err == nil && p.Applied != nil {
+			for _, m := range moved {
+				p.Applied(m)
+			}
+		}
+		return err
+	}
+	return p.tools.run(ctx, "psql", args, r, move, nil)
 }
 
 // pgRestore restores a custom or tar archive, streaming it, or from a spooled

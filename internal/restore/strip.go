@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
 )
 
 // StripDatabaseStatements copies a plain pg_dump script from r to w without
@@ -29,17 +31,45 @@ import (
 // point into the original dump. Everything else, including the `\restrict`
 // and `\unrestrict` lines newer pg_dump emits, is copied byte for byte.
 func StripDatabaseStatements(w io.Writer, r io.Reader) error {
+	_, err := MoveDatabaseStatements(w, r, "")
+	return err
+}
+
+// MoveDatabaseStatements is StripDatabaseStatements that keeps what the
+// script says about the database itself, under the name into: the
+// statements naming the database the dump's CREATE DATABASE created
+// (ALTER DATABASE ... OWNER TO and SET, COMMENT ON DATABASE, GRANT and
+// REVOKE ON DATABASE, SECURITY LABEL ON DATABASE, ALTER ROLE ... IN
+// DATABASE) are rewritten to name into and appended at the end of the
+// script, so psql --single-transaction applies them with the rest or not
+// at all. CREATE and DROP DATABASE, \connect and the template flag
+// (UPDATE pg_database, ALTER DATABASE ... IS_TEMPLATE) are not moved: the
+// caller made into, and a restored copy is no template. The moved
+// statements are returned, as applied, for the caller to report. With
+// into "" nothing is moved.
+func MoveDatabaseStatements(w io.Writer, r io.Reader, into string) ([]string, error) {
 	s := &stripper{
-		r: bufio.NewReaderSize(r, 64<<10),
-		w: bufio.NewWriterSize(w, 64<<10),
+		r:    bufio.NewReaderSize(r, 64<<10),
+		w:    bufio.NewWriterSize(w, 64<<10),
+		into: into,
 	}
 	if err := s.run(); err != nil {
-		return err
+		return nil, err
+	}
+	if len(s.moved) > 0 {
+		if err := s.write([]byte("\n-- pgarchive: the dump's database-level statements, moved to the database restored into\n")); err != nil {
+			return nil, err
+		}
+		for _, m := range s.moved {
+			if err := s.write([]byte(m + ";\n")); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("write script: %w", err)
+		return nil, fmt.Errorf("write script: %w", err)
 	}
-	return nil
+	return s.moved, nil
 }
 
 // lexState is where the lexer is between two bytes of SQL.
@@ -80,6 +110,11 @@ type stripper struct {
 	held         []byte   // its bytes while undecided
 
 	line []byte // the current line, accumulated in SQL mode
+
+	into    string   // the database restored into; "" moves nothing
+	capture []byte   // the dropped statement's bytes, when into is set
+	dumped  string   // the name the dump's CREATE DATABASE gives
+	moved   []string // statements rewritten to name into
 }
 
 func (s *stripper) run() error {
@@ -182,9 +217,17 @@ func (s *stripper) emit(b []byte) error {
 	case keep:
 		return s.write(b)
 	case drop:
+		s.keepDropped(b)
 		return s.blankOut(b)
 	}
 	return nil
+}
+
+// keepDropped remembers a dropped statement's bytes for moveStatement.
+func (s *stripper) keepDropped(b []byte) {
+	if s.into != "" {
+		s.capture = append(s.capture, b...)
+	}
 }
 
 // blankOut writes only the line ends of b: a removed statement leaves its
@@ -368,6 +411,7 @@ func (s *stripper) begin(atLineHead bool) {
 	s.isCopy, s.copyStdin = false, false
 	s.fromLineHead = atLineHead
 	s.held = s.held[:0]
+	s.capture = s.capture[:0]
 }
 
 // end closes the statement at its ; and releases what was held back.
@@ -377,6 +421,9 @@ func (s *stripper) end() error {
 		if err := s.write(s.held); err != nil {
 			return err
 		}
+	}
+	if s.verdict == drop && s.into != "" {
+		s.moveStatement(string(s.capture))
 	}
 	s.inStmt = false
 	s.held = s.held[:0]
@@ -423,12 +470,48 @@ func (s *stripper) settle() {
 	case keep:
 		_ = s.write(s.held)
 	case drop:
+		s.keepDropped(s.held)
 		_ = s.blankOut(s.held)
 	default:
 		return
 	}
 	s.held = s.held[:0]
 }
+
+// moveStatement notes the dumped database's name from its CREATE
+// DATABASE, and rewrites a statement about that database to name s.into.
+func (s *stripper) moveStatement(stmt string) {
+	text := strings.TrimSuffix(strings.TrimSpace(stmt), ";")
+	upper := strings.ToUpper(text)
+	fields := strings.Fields(upper)
+	if len(fields) < 2 {
+		return
+	}
+	at := databaseWord.FindStringIndex(upper)
+	if at == nil {
+		return
+	}
+	name, rest, ok := cutIdent(strings.TrimLeft(text[at[1]:], " \t\r\n"))
+	if !ok {
+		return
+	}
+	switch {
+	case fields[0] == "CREATE":
+		s.dumped = name
+		return
+	case fields[0] == "DROP", fields[0] == "UPDATE", s.dumped == "" || name != s.dumped,
+		fields[0] == "ALTER" && fields[1] == "DATABASE" && strings.Contains(upper, "IS_TEMPLATE"):
+		return
+	}
+	s.moved = append(s.moved, text[:at[1]]+" "+quoteIdent(s.into)+rest)
+}
+
+// databaseWord finds the keyword DATABASE (upper-cased text) and the blanks
+// after it; the identifier follows.
+var databaseWord = regexp.MustCompile(`\bDATABASE\b`)
+
+// quoteIdent quotes an SQL identifier.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // judge decides from a statement's first tokens whether it names the
 // database itself; undecided means it needs more tokens.
