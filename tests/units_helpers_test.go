@@ -213,7 +213,7 @@ func scenarioPhase(t *testing.T, c *container, moduleRoot, inContainer, phase st
 		documented[st.script] = names
 	}
 	for _, st := range steps {
-		name := phase + "/" + strings.TrimSuffix(st.script, ".sh") + "-" + st.args[0]
+		name := phase + "/" + strings.TrimSuffix(st.script, ".sh") + " " + strings.Join(st.args, " ")
 		ok := t.Run(name, func(t *testing.T) {
 			env := []string{}
 			var missing []string

@@ -143,8 +143,12 @@ textfile = "/srv/test/prom/pgarchive.prom"
 		dir + ":/srv/test",
 		filepath.Join(dir, "pg.conf") + ":/etc/postgresql/15/main/conf.d/pgarchive-test.conf",
 	}
-	if age, err := exec.LookPath("age"); err == nil {
-		binds = append(binds, age+":/usr/local/bin/age") // archives.sh decrypts with it
+	// Debian's age (archives.sh decrypts with it) and zstd (a dump unit
+	// compresses with it), from this machine: the minimal root has neither.
+	for _, tool := range []string{"age", "zstd"} {
+		if p, err := exec.LookPath(tool); err == nil {
+			binds = append(binds, p+":/usr/local/bin/"+tool)
+		}
 	}
 	if scenarios := filepath.Join(moduleRoot, scenarioDir); dirExists(scenarios) {
 		binds = append(binds, scenarios+":/srv/scenarios")
@@ -226,7 +230,7 @@ su postgres -c "createdb db1 && createdb db2 && psql -q -X -d db1 -c 'CREATE TAB
 	if _, err := os.Stat(filepath.Join(dir, "backup/postgresql/db1.in-progress.sql.gz")); err == nil {
 		t.Error("the in-progress file is left behind")
 	}
-	if !strings.Contains(gunzip(t, dump), "CREATE TABLE public.items") {
+	if !strings.Contains(string(gunzipBytes(t, dump)), "CREATE TABLE public.items") {
 		t.Error("the dump lacks the table")
 	}
 	objects, _ := unitsArchives(t, dir, s3, sftp)
@@ -236,6 +240,11 @@ su postgres -c "createdb db1 && createdb db2 && psql -q -X -d db1 -c 'CREATE TAB
 			t.Errorf("%s: the archive decrypts to %d bytes, not the dump's %d", tg, len(plain), len(dump))
 		}
 	}
+
+	// Quoting, with systemd itself: a dump directory and a config path
+	// with a space, a quote, '%' and '$', and pg_dump options with a glob,
+	// reach bash, install, mv and pgarchive as they are.
+	unitsOddPaths(t, c, dir, recipient)
 
 	// 2. The journal answers per target with pgarchive's fields.
 	for _, tg := range unitsTargets {
@@ -400,6 +409,47 @@ su postgres -c "createdb db1 && createdb db2 && psql -q -X -d db1 -c 'CREATE TAB
 	t.Logf("units scenario took %v after the root file system was there", time.Since(start).Round(time.Millisecond))
 }
 
+// unitsOddPaths generates units for a config whose paths systemd and the
+// shell would misread unless quoted, installs the dump template under
+// another name (odd-dump@.service) and runs it: the dump must land in the
+// odd directory and its archive on the odd local target.
+func unitsOddPaths(t *testing.T, c *container, dir, recipient string) {
+	t.Helper()
+	odd := filepath.Join(dir, "odd")
+	for _, d := range []string{"units", "local dir"} {
+		os.MkdirAll(filepath.Join(odd, d), 0o777)
+		os.Chmod(filepath.Join(odd, d), 0o777)
+	}
+	os.Chmod(odd, 0o777)
+	const dumpDir = "/srv/test/odd/it's 100% $HOME"
+	// zstd, bound in from this machine, unless it has none.
+	compression, suffix := "zstd", ".sql.zstd"
+	if _, err := c.execOutput("sh", "-c", "command -v zstd"); err != nil {
+		t.Logf("no zstd in the container: the odd-paths dump uses gzip")
+		compression, suffix = "gzip", ".sql.gz"
+	}
+	cfg := fmt.Sprintf("dump_dir = %s\ncompression = %q\nhost = \"pg1\"\n\n[encryption]\n%s\n\n%s",
+		toml(dumpDir), compression, ageRecipients(recipient), localTarget("odd", "/srv/test/odd/local dir"))
+	os.Chmod(writeFile(t, odd, "my 50% config.toml", cfg), 0o644)
+	out, err := c.execOutput("pgarchive", "units", "--config", "/srv/test/odd/my 50% config.toml",
+		"--output", "/srv/test/odd/units", "--databases", "db1", "--pg-dump-options", "-C --exclude-table=nothing_*")
+	if err != nil {
+		t.Fatalf("pgarchive units with odd paths: %v\n%s", err, out)
+	}
+	c.mustExec("sh", "-c", "cp /srv/test/odd/units/pgarchive-dump@.service /etc/systemd/system/odd-dump@.service && systemctl daemon-reload")
+	t.Cleanup(func() { c.execOutput("rm", "/etc/systemd/system/odd-dump@.service") })
+	if out, err := c.execOutput("systemctl", "start", "odd-dump@db1"); err != nil {
+		t.Fatalf("the dump unit with odd paths failed: %v\n%s\n%s\n%s", err, out,
+			c.mustExec("journalctl", "--no-pager", "-o", "cat", "-u", "odd-dump@db1"),
+			c.mustExec("systemctl", "cat", "odd-dump@db1"))
+	}
+	dumps, _ := filepath.Glob(filepath.Join(odd, "it's 100% $HOME", "db1"+suffix))
+	archives, _ := filepath.Glob(filepath.Join(odd, "local dir", "pg1", "db1", "db1_*"+suffix+".age.json"))
+	if len(dumps) != 1 || len(archives) != 1 {
+		t.Errorf("odd paths: dumps %q, archives %q", dumps, archives)
+	}
+}
+
 // unitsArchives returns, for each target, the newest complete archive of
 // db1 (its object; its manifest is there) and how many complete archives
 // of db1 it holds. s3 nil leaves MinIO out (it is down).
@@ -511,13 +561,55 @@ func keyBody(key string) string {
 	return lines[len(lines)/2]
 }
 
-func gunzip(t *testing.T, data []byte) string {
-	t.Helper()
-	cmd := exec.Command("gzip", "-dc")
-	cmd.Stdin = bytes.NewReader(data)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("gzip -dc: %v", err)
+// The command itself, on this machine: what it writes and says, a re-run,
+// a database gone from --databases, and what it refuses (exit 2).
+func TestUnitsCommandLine(t *testing.T) {
+	cfg := configFile(t, t.TempDir(), "zstd", ageRecipients(recipientOf(t)), localTarget("local", t.TempDir()))
+	out := t.TempDir()
+	args := []string{"units", "--config", cfg, "--output", out, "--binary", "/opt/pgarchive/bin/pgarchive", "--databases", "db1, db2"}
+	r := mustRun(t, nil, args...)
+	for _, f := range []string{"pgarchive-dump@.service", "pgarchive-dump@db1.timer", "pgarchive-dump@db2.timer",
+		"pgarchive-notify@.service", "pgarchive-verify.service", "pgarchive-verify.timer"} {
+		if !strings.Contains(r.stdout, "written   "+filepath.Join(out, f)+"\n") {
+			t.Errorf("%s not reported written:\n%s", f, r)
+		}
 	}
-	return string(out)
+	if strings.Count(r.stdout, "\n") != 6 {
+		t.Errorf("want six files (no prune or drill without [retention] or [drill]):\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "systemctl enable --now pgarchive-dump@db1.timer pgarchive-dump@db2.timer pgarchive-verify.timer") {
+		t.Errorf("no next step on stderr:\n%s", r)
+	}
+	unit, _ := os.ReadFile(filepath.Join(out, "pgarchive-dump@.service"))
+	for _, want := range []string{
+		"\nEnvironment=PGARCHIVE_CONFIG=" + cfg + "\n",
+		"\nExecStartPost=/opt/pgarchive/bin/pgarchive push --database %i\n",
+		" | zstd -c -6 --rsyncable > ",
+	} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("the dump unit lacks %q:\n%s", want, unit)
+		}
+	}
+
+	args[len(args)-1] = "db2"
+	r = mustRun(t, nil, args...)
+	if !strings.Contains(r.stdout, "removed   "+filepath.Join(out, "pgarchive-dump@db1.timer")+"\n") ||
+		strings.Contains(r.stdout, "written") || strings.Count(r.stdout, "unchanged ") != 5 {
+		t.Errorf("re-run without db1:\n%s", r)
+	}
+
+	for _, bad := range [][]string{
+		{"units", "--config", cfg},
+		{"units", "--config", cfg, "--output", out, "--databases", "my db"},
+		{"units", "--config", cfg, "--output", out, "--notify-user", "postgres"},
+		{"units", "--config", cfg, "--output", out, "--binary", "pgarchive"},
+		{"units", "--config", "/nonexistent.toml", "--output", out},
+	} {
+		if r := pgarchive(t, nil, bad...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", bad, r.code, r)
+		}
+	}
+	if r := pgarchive(t, nil, "units", "--config", cfg, "--output", filepath.Join(out, "missing")); r.code != 1 {
+		t.Errorf("a missing output directory: exit %d, want 1: %s", r.code, r)
+	}
 }

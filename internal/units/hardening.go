@@ -23,11 +23,13 @@ import (
 // /dev private, the kernel's knobs, logs and modules out of reach, and
 // other users' processes invisible.
 //
-// Not set, on purpose: RemoveIPC= (it would remove the System V shared
-// memory of the postgres user, that is of the running server, when a job
-// ends), PrivateNetwork= and IPAddressDeny= for the jobs (they reach
-// targets anywhere), MemoryDenyWriteExecute= stays on (neither Go,
-// pg_dump, psql, pg_restore, bash nor gzip/zstd map writable code).
+// Not set, on purpose, for the units that run as the dump user:
+// RemoveIPC= (it would remove the System V shared memory of the postgres
+// user, that is of the running server, when a job ends), PrivateNetwork=
+// and IPAddressDeny= (the targets may be anywhere). MemoryDenyWriteExecute=
+// is set: neither Go, pg_dump, psql, pg_restore, bash nor gzip and zstd map
+// writable code. PrivateUsers= is set by each unit: it makes a user
+// namespace, not a mount namespace, so the dump unit has it too.
 func processHardening(families ...string) []*unit.UnitOption {
 	return []*unit.UnitOption{
 		service("NoNewPrivileges", "yes"),
