@@ -95,6 +95,9 @@ func unitsOptionsFrom(c *cli.Context) (unitsOptions, error) {
 	// pgarchive's --config, before or after "units": the units read it
 	// in turn.
 	cfgPath := flagAnywhere(c, "config")
+	if cfgPath == "" {
+		cfgPath = config.DefaultPath
+	}
 	if err := missingConfig(cfgPath); err != nil {
 		return unitsOptions{}, err
 	}

@@ -144,8 +144,8 @@ func Generate(opts Options) ([]File, error) {
 	return files, nil
 }
 
-// Timers returns the names of the timers Generate writes for opts, to
-// enable after installing the files.
+// Timers returns the names of the timers among files, the ones to enable
+// after installing them.
 func Timers(files []File) []string {
 	var out []string
 	for _, f := range files {
