@@ -67,6 +67,13 @@ func TestCommandLineGrammar(t *testing.T) {
 		}
 	})
 
+	t.Run("default config path", func(t *testing.T) {
+		r := pgarchive(t, []string{"PGARCHIVE_CONFIG="}, "check-config")
+		if r.code != 2 || !strings.Contains(r.stderr, `"/etc/pgarchive/config.toml"`) {
+			t.Errorf("without --config or PGARCHIVE_CONFIG the default path must be read: %s", r)
+		}
+	})
+
 	t.Run("missing config", func(t *testing.T) {
 		r := pgarchive(t, nil, "list", "--config", "/nonexistent/pgarchive.toml")
 		if r.code != 2 || !strings.Contains(r.stderr, `no config file at "/nonexistent/pgarchive.toml"`) ||

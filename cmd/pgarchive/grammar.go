@@ -32,13 +32,17 @@ func globalFlags() []cli.Flag {
 // flagAnywhere returns the value of a global flag given after the command
 // name, else before it (where $PGARCHIVE_CONFIG and the default apply).
 func flagAnywhere(c *cli.Context, name string) string {
-	lineage := c.Lineage()
-	for _, x := range lineage {
+	var root *cli.Context
+	for _, x := range c.Lineage() {
+		if x.App == nil {
+			continue // urfave's empty context above the app's own
+		}
 		if slices.Contains(x.LocalFlagNames(), name) {
 			return x.String(name)
 		}
+		root = x
 	}
-	return lineage[len(lineage)-1].String(name)
+	return root.String(name)
 }
 
 func verboseAnywhere(c *cli.Context) bool {
