@@ -17,10 +17,12 @@ import (
 )
 
 type statusOptions struct {
-	cfg  *config.Config
-	host string
-	json bool
-	out  io.Writer
+	cfg      *config.Config
+	host     string
+	allHosts bool
+	textfile string // --metrics-textfile, with --all-hosts
+	json     bool
+	out      io.Writer
 }
 
 func newStatusCommand() *cli.Command {
@@ -39,6 +41,13 @@ naming the database, target and stamp: restore --at latest and drill pass
 it over too; restore --at STAMP still restores it. A manifest whose object
 is gone (deleted by hand, lost by the target) is warned about as well.
 
+--all-hosts judges every host the targets hold, from the store's side: a
+monitoring machine runs status --remote REMOTE --all-hosts with no config,
+and a host that died silently shows as stale there. --metrics-textfile FILE
+then writes, for node_exporter's textfile collector,
+pgarchive_store_newest_timestamp_seconds and pgarchive_store_ok labelled
+host, database and target.
+
 ` + exitStatusHelp + `
    Any warning, or a target that cannot be listed, makes the exit 1, so
    status can gate a script: pgarchive status && upgrade-the-database. A
@@ -46,14 +55,27 @@ is gone (deleted by hand, lost by the target) is warned about as well.
    what their names or manifests claim, which someone has to look at.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
-			&cli.BoolFlag{Name: "json", Usage: "print JSON, one object"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON, one object (with --all-hosts, an array of them)"},
+			&cli.BoolFlag{Name: "all-hosts", Usage: "judge every host the targets hold"},
+			&cli.StringFlag{Name: "metrics-textfile", Usage: "with --all-hosts, write the store's state to `FILE` for node_exporter"},
 		}, remoteFlags()...),
 		Action: func(c *cli.Context) error {
 			cfg, err := loadReaderConfig(c)
 			if err != nil {
 				return err
 			}
-			return runStatus(c.Context, statusOptions{cfg: cfg, host: c.String("host"), json: c.Bool("json"), out: c.App.Writer})
+			opts := statusOptions{cfg: cfg, host: c.String("host"), allHosts: c.Bool("all-hosts"),
+				textfile: c.String("metrics-textfile"), json: c.Bool("json"), out: c.App.Writer}
+			if opts.allHosts {
+				if opts.host != "" {
+					return usagef("--all-hosts judges every host: it takes no --host")
+				}
+				return runFleetStatus(c.Context, opts)
+			}
+			if opts.textfile != "" {
+				return usagef("--metrics-textfile goes with --all-hosts (a host's own jobs write [metrics] textfile)")
+			}
+			return runStatus(c.Context, opts)
 		},
 	}
 }
@@ -83,6 +105,7 @@ func runStatus(ctx context.Context, opts statusOptions) error {
 		listings = append(listings, byName[name])
 	}
 	rep := status.Compute(host, listings, now, opts.cfg.Status.MaxAge.Duration)
+	lockStatus(ctx, rep, targets, host)
 
 	if opts.json {
 		enc := json.NewEncoder(opts.out)
@@ -113,7 +136,86 @@ func printStatus(w io.Writer, rep *status.Report) error {
 			if len(t.Warnings) > 0 {
 				state = "WARNING: " + strings.Join(t.Warnings, "; ")
 			}
+			state += lockNote(t)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Database, t.Target, newest, age, state)
+		}
+	}
+	return tw.Flush()
+}
+
+// runFleetStatus is status --all-hosts: every host on the targets, each
+// judged as status judges one.
+func runFleetStatus(ctx context.Context, opts statusOptions) error {
+	now, err := clockNow()
+	if err != nil {
+		return err
+	}
+	ts := job.OpenTargets(ctx, opts.cfg, "")
+	defer ts.Close()
+	byName := map[string]status.Listing{}
+	for _, f := range ts.Failed {
+		byName[f.Target] = status.Listing{Target: f.Target, Err: f.Err}
+	}
+	for _, t := range ts.Open {
+		entries, err := archive.List(ctx, t, "", "")
+		byName[t.Name] = status.Listing{Target: t.Name, Entries: entries, Err: err}
+	}
+	var listings []status.Listing
+	for _, name := range opts.cfg.TargetNames() {
+		listings = append(listings, byName[name])
+	}
+	reps := status.Fleet(listings, now, opts.cfg.Status.MaxAge.Duration)
+	var warnings []string
+	for _, l := range listings {
+		if l.Err != nil && len(reps) == 0 {
+			warnings = append(warnings, fmt.Sprintf("target %s could not be listed: %v", l.Target, l.Err))
+		}
+	}
+	if len(reps) == 0 && len(warnings) == 0 {
+		warnings = append(warnings, "no archive of any host on any target")
+	}
+	for _, r := range reps {
+		for _, w := range r.Warnings {
+			warnings = append(warnings, r.Host+": "+w)
+		}
+	}
+	if opts.json {
+		enc := json.NewEncoder(opts.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(reps); err != nil {
+			return err
+		}
+	} else if err := printFleet(opts.out, reps); err != nil {
+		return err
+	}
+	if opts.textfile != "" {
+		if err := status.WriteTextfile(opts.textfile, reps, now); err != nil {
+			return fmt.Errorf("status: write %s: %w", opts.textfile, err)
+		}
+	}
+	if len(warnings) > 0 {
+		return fmt.Errorf("status: %d warning(s): %s", len(warnings), joinLines(warnings))
+	}
+	return nil
+}
+
+func printFleet(w io.Writer, reps []*status.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tDATABASE\tTARGET\tNEWEST\tAGE\tSTATUS")
+	for _, r := range reps {
+		for _, d := range r.Databases {
+			for _, t := range d.Targets {
+				newest, age := "-", "-"
+				if t.Newest != nil {
+					newest = t.Newest.Format(archive.TimeLayout)
+					age = status.FormatAge(t.Age())
+				}
+				state := "ok"
+				if len(t.Warnings) > 0 {
+					state = "WARNING: " + strings.Join(t.Warnings, "; ")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Host, d.Database, t.Target, newest, age, state)
+			}
 		}
 	}
 	return tw.Flush()

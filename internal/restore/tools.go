@@ -36,12 +36,13 @@ func (t tools) query(ctx context.Context, db string, vars map[string]string, sql
 }
 
 // run runs a restoring tool, feeding it src through feed, with its stdout
-// discarded and each stderr line also given to scan (if not nil).
-func (t tools) run(ctx context.Context, name string, args []string, src io.Reader, feed func(io.Writer, io.Reader) error, scan func(string)) error {
+// discarded and each stderr line also given to scan (if not nil), which
+// may hide it: an expected complaint that would only alarm the reader.
+func (t tools) run(ctx context.Context, name string, args []string, src io.Reader, feed func(io.Writer, io.Reader) error, scan func(string) (hide bool)) error {
 	return t.exec(ctx, name, args, src, feed, scan, nil)
 }
 
-func (t tools) exec(ctx context.Context, name string, args []string, src io.Reader, feed func(io.Writer, io.Reader) error, scan func(string), stdout io.Writer) error {
+func (t tools) exec(ctx context.Context, name string, args []string, src io.Reader, feed func(io.Writer, io.Reader) error, scan func(string) bool, stdout io.Writer) error {
 	path, err := lookPath(name, t.env)
 	if err != nil {
 		return err
@@ -147,7 +148,7 @@ func (e *toolError) Error() string {
 // succeeded or whose failure the error does not quote.
 type tailWriter struct {
 	out     io.Writer
-	scan    func(string)
+	scan    func(string) bool // true hides the line
 	partial []byte
 	lines   []string // held back, the last tailLines non-blank lines
 }
@@ -174,8 +175,8 @@ func (t *tailWriter) Write(b []byte) (int, error) {
 func (t *tailWriter) line() {
 	l := strings.TrimRight(string(t.partial), "\r")
 	t.partial = t.partial[:0]
-	if t.scan != nil {
-		t.scan(l)
+	if t.scan != nil && t.scan(l) {
+		return
 	}
 	if strings.TrimSpace(l) == "" {
 		return
@@ -223,24 +224,37 @@ const duplicateObject = "42710"
 // clusterErrors counts the errors in a pg_dumpall restore's stderr other than
 // roles that already exist.
 type clusterErrors struct {
-	count int
-	first string
+	count  int
+	first  string
+	hiding bool // the last line was a hidden "role exists"
 }
 
-func (c *clusterErrors) scan(line string) {
+func (c *clusterErrors) scan(line string) (hide bool) {
+	// A role that exists is expected (the restoring superuser's own
+	// CREATE ROLE): printed, it reads as a failure. Its LOCATION line
+	// (VERBOSITY=verbose) goes with it.
+	if c.hiding && strings.HasPrefix(line, "LOCATION:") {
+		return true
+	}
+	c.hiding = false
 	isErr := psqlError.MatchString(line)
 	if m := psqlMessage.FindStringSubmatch(line); m != nil {
+		if m[1] == duplicateObject && strings.Contains(line, "role") {
+			c.hiding = true
+			return true
+		}
 		class := m[1][:2]
 		// Classes 00, 01, 02 are success, warning, no data: notices.
 		isErr = class != "00" && class != "01" && class != "02" && m[1] != duplicateObject
 	}
 	if !isErr {
-		return
+		return false
 	}
 	if c.count == 0 {
 		c.first = line
 	}
 	c.count++
+	return false
 }
 
 // lookPath finds a tool in the PATH of env, or of this process when env has
