@@ -41,8 +41,14 @@ its status:
               its manifest is still there: nothing to restore; verify
               counts it as bad and status warns
 
+  deleted     on a target with object_lock: hidden behind a delete
+              marker, its locked version still there; --as-of a time
+              before the delete shows it (and restore --as-of restores it)
+
 --json prints the same as one array; each object has "status" (complete,
-incomplete or missing), "complete" and "missing".
+incomplete, missing or deleted), "complete" and "missing", and on a target
+with object_lock "lock" (mode, until), and for a deleted one "deleted" and
+"recoverable_until". --as-of TIME lists s3 targets as they were then.
 
 ` + exitStatusHelp + `
    A target that cannot be listed is named on stderr and makes the exit 1;
@@ -52,13 +58,18 @@ incomplete or missing), "complete" and "missing".
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "only this target `NAME`"},
 			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host; every host when that one has none there)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of objects"},
+			asOfFlag(),
 		}, remoteFlags()...),
 		Action: func(c *cli.Context) error {
 			cfg, err := loadReaderConfig(c)
 			if err != nil {
 				return err
 			}
-			return runList(c.Context, listOptions{
+			ctx, err := asOfContext(c)
+			if err != nil {
+				return err
+			}
+			return runList(ctx, listOptions{
 				cfg: cfg, host: c.String("host"), database: c.String("database"),
 				target: c.String("target"), json: c.Bool("json"), out: c.App.Writer,
 			})
@@ -75,8 +86,12 @@ type listRow struct {
 	Complete bool      `json:"complete"`
 	// Missing is set for a manifest whose object is gone.
 	Missing bool   `json:"missing"`
-	Status  string `json:"status"` // complete, incomplete or missing
+	Status  string `json:"status"` // complete, incomplete, missing or deleted
 	Object  string `json:"object"`
+	// Lock, Deleted, RecoverableUntil: see lockview.go.
+	Lock             *objectLock `json:"lock,omitempty"`
+	Deleted          *time.Time  `json:"deleted,omitempty"`
+	RecoverableUntil *time.Time  `json:"recoverable_until,omitempty"`
 }
 
 // entryStatus is a row's status as --json has it.
@@ -133,6 +148,9 @@ func runList(ctx context.Context, opts listOptions) error {
 			if r.Missing {
 				status, size = "missing: manifest without object", "-"
 			}
+			if r.Status == "deleted" {
+				status = deletedStatus(r)
+			}
 			if allHosts {
 				fmt.Fprintf(tw, "%s\t", r.Host)
 			}
@@ -166,6 +184,9 @@ func listRows(ctx context.Context, ts *job.Targets, host, database string) (rows
 				Host: e.Name.Host, Database: e.Name.Database, Time: e.Name.Time, Size: e.Size,
 				Target: e.Target, Complete: e.Complete, Missing: e.Missing, Status: entryStatus(e), Object: e.Name.Object(),
 			})
+		}
+		if rows, err = lockRows(ctx, t, host, database, entries, rows); err != nil {
+			errs = append(errs, err.Error())
 		}
 	}
 	return rows, errs

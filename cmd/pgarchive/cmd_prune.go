@@ -17,6 +17,7 @@ import (
 	"github.com/pgarchive/pgarchive/internal/job"
 	"github.com/pgarchive/pgarchive/internal/prune"
 	"github.com/pgarchive/pgarchive/internal/retention"
+	"github.com/pgarchive/pgarchive/internal/target"
 )
 
 type pruneOptions struct {
@@ -44,6 +45,12 @@ Whatever the policy, a database's newest complete archive is kept, and so are
 archives dated in the future. An incomplete archive (an object without its
 manifest) is deleted once it is older than retention.incomplete_grace
 (default 24h): younger, its upload may still be running.
+
+On a target with object_lock, an archive still locked is kept ("locked until
+…") and deleted by a later run once its lock is over; an archive kept for a
+weekly, monthly or yearly slot has its lock (object and manifest) extended
+to the earliest date that slot could let it go. Deleting there removes every
+version, so the archive is gone rather than hidden behind a delete marker.
 
 An archive goes manifest first, then object: a delete cut short leaves an
 incomplete archive, reported now and removed by a later run.
@@ -86,6 +93,11 @@ type pruneRow struct {
 	Action  string   `json:"action"`
 	Reasons []string `json:"reasons"`
 	Error   string   `json:"error,omitempty"`
+	// Lock is a kept archive's object lock after the run, on targets
+	// with object_lock; LockExtended says prune moved it later (or, dry,
+	// would).
+	Lock         *target.Lock `json:"lock,omitempty"`
+	LockExtended bool         `json:"lock_extended,omitempty"`
 }
 
 func runPrune(ctx context.Context, opts pruneOptions) error {
@@ -130,7 +142,11 @@ func runPrune(ctx context.Context, opts pruneOptions) error {
 			}
 			entries := prune.NewestGood(ctx, prune.FromTarget(l.target), l.entriesOf(db))
 			for _, p := range prune.Plan(entries, popts) {
+				// Locks are the store's, judged by its clock, not the test clock.
+				p = prune.HoldLocked(ctx, l.target, p, time.Now())
+				locks := prune.ExtendLocks(ctx, l.target, p, cfg.Retention.Policy, opts.dryRun)
 				rs, errs := prunePlan(ctx, l, p, opts.dryRun, &tr)
+				rs, errs = withLocks(l.name, rs, errs, locks)
 				rows = append(rows, rs...)
 				failures = append(failures, errs...)
 			}
@@ -226,6 +242,9 @@ func printPrune(opts pruneOptions, rows []pruneRow) error {
 			status = "incomplete"
 		}
 		why := strings.Join(r.Reasons, ", ")
+		if r.LockExtended && r.Lock != nil {
+			why += ", lock extended to " + r.Lock.Until.Format(time.RFC3339)
+		}
 		if r.Error != "" {
 			why += ": " + r.Error
 		}

@@ -100,6 +100,7 @@ REMOTE shows every host).
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "parallel pg_restore jobs `N` (custom-format dumps)"},
 			&cli.BoolFlag{Name: "clean", Usage: "drop and recreate DBNAME first if it exists"},
 			&cli.BoolFlag{Name: "globals", Usage: "recreate the roles and tablespaces of push --globals on the server PG* names (before the databases); existing roles are left alone"},
+			asOfFlag(),
 		}, remoteFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.Bool("globals") {
@@ -113,7 +114,11 @@ REMOTE shows every host).
 			if err != nil {
 				return err
 			}
-			return runRestore(c.Context, restoreOptions{
+			ctx, err := asOfContext(c)
+			if err != nil {
+				return err
+			}
+			return runRestore(ctx, restoreOptions{
 				cfg: cfg, host: c.String("host"), database: c.String("database"), at: c.String("at"), before: c.String("before"),
 				target: c.String("target"), identity: c.String("identity"), passphraseFile: c.String("passphrase-file"),
 				output: c.String("output"), into: c.String("into"), jobs: c.Int("jobs"), clean: c.Bool("clean"), globals: c.Bool("globals"),

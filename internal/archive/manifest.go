@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/pgarchive/pgarchive/internal/target"
 )
 
 // ManifestVersion is the manifest format this code writes. Readers accept
@@ -24,6 +26,10 @@ type Manifest struct {
 	Dump        DumpInfo   `json:"dump"`
 	Ciphertext  Digest     `json:"ciphertext"`
 	Encryption  Encryption `json:"encryption"`
+	// Lock is the object lock the target put on the object and on this
+	// manifest when they were pushed (prune may extend it since); nil
+	// where the target locks nothing.
+	Lock *target.Lock `json:"lock,omitempty"`
 }
 
 // DumpInfo describes the plaintext: the dump file byte for byte.

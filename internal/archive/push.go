@@ -51,6 +51,8 @@ type TargetResult struct {
 	// ClockBehind is how far the newest archive already on the target is
 	// stamped after this one: the host clock went back.
 	ClockBehind time.Duration
+	// Lock is the object lock the archive got there; nil if none.
+	Lock *target.Lock
 }
 
 // PushResult is the outcome of a push on all targets.
@@ -204,7 +206,7 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 			commits.Add(1)
 			go func() {
 				defer commits.Done()
-				err := commit(ctx, t, name, body, req.CheckTimeout)
+				err := commit(ctx, t, name, lockedBody(res.Manifest, body, t), req.CheckTimeout)
 				mu.Lock()
 				results[t.Name] = err
 				mu.Unlock()
@@ -215,7 +217,11 @@ func Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 
 	for _, t := range req.Targets {
 		err := results[t.Name]
-		res.Results = append(res.Results, TargetResult{Target: t.Name, Err: err, ClockBehind: behind[t.Name]})
+		tres := TargetResult{Target: t.Name, Err: err, ClockBehind: behind[t.Name]}
+		if l, ok := t.Lock(); ok && err == nil {
+			tres.Lock = &l
+		}
+		res.Results = append(res.Results, tres)
 		tlog := log.With(logging.Target, t.Name)
 		if err != nil {
 			tlog.Error("push failed", "error", err.Error())

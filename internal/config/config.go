@@ -175,6 +175,9 @@ type Target struct {
 	// string, a path, name:path), opened the way rclone's CLI opens it.
 	// Not a key of the file.
 	CommandLine bool `toml:"-"`
+	// ObjectLock, when set, locks every object written to this (s3)
+	// target; see lock.go.
+	ObjectLock *ObjectLock `toml:"object_lock"`
 }
 
 // Rclone holds settings for rclone as a whole.
@@ -481,6 +484,9 @@ func (t Target) validate(name string, rc Rclone) error {
 	}
 	if strings.Contains(t.Path, "..") {
 		return errorf(key+".path", "%q must not contain \"..\"", t.Path)
+	}
+	if err := t.validateLock(key); err != nil {
+		return err
 	}
 	if t.RequireMount && t.Type != "local" {
 		return errorf(key+".require_mount", "only a target of type \"local\" can require a mount")

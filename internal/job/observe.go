@@ -23,6 +23,8 @@ type TargetReport struct {
 	// ClockBehind (push): the newest archive already there was stamped
 	// this much after the push's clock.
 	ClockBehind time.Duration
+	// LockUntil (push): the object lock the archive got; zero if none.
+	LockUntil time.Time
 }
 
 // Report is the outcome of one job on one database.
@@ -115,7 +117,7 @@ func (r *Run) Finish(rep Report) {
 				Ended: ended, Duration: duration,
 				Success: t.Err == nil && t.Failed == 0,
 				Bytes:   t.Bytes, Kept: t.Kept, Deleted: t.Deleted, Failures: t.Failed, Tables: rep.Tables,
-				ClockBehind: t.ClockBehind,
+				ClockBehind: t.ClockBehind, LockUntil: t.LockUntil,
 			})
 		}
 		if err := metrics.Update(path, outs, r.cfg.TargetNames()); err != nil {

@@ -46,6 +46,9 @@ func pushReport(db string, result *archive.PushResult, err error) Report {
 	}
 	for _, t := range result.Results {
 		tr := TargetReport{Target: t.Target, Err: t.Err, ClockBehind: t.ClockBehind}
+		if t.Lock != nil {
+			tr.LockUntil = t.Lock.Until
+		}
 		if t.Err == nil && result.Manifest != nil {
 			tr.Bytes = result.Manifest.Ciphertext.Size
 		} else {

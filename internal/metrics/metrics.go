@@ -28,6 +28,7 @@
 //	pgarchive_drill_last_success_timestamp_seconds   when the last good drill ended
 //	pgarchive_drill_last_duration_seconds      how long the last good drill took
 //	pgarchive_drill_last_tables                tables the last good drill restored
+//	pgarchive_archive_lock_until_timestamp_seconds   until when the newest pushed archive is locked
 //
 // The label is "operation", not "job": Prometheus attaches its own job
 // label to every scraped series and would rename ours to exported_job.
@@ -71,6 +72,9 @@ type Outcome struct {
 	// ClockBehind (push) is how far the newest archive already on the
 	// target was stamped after this push: the host clock went back.
 	ClockBehind time.Duration
+	// LockUntil (push) is the object lock the archive got on the target;
+	// zero where the target locks nothing.
+	LockUntil time.Time
 }
 
 // record is the state kept per operation, database and target.
@@ -84,12 +88,13 @@ type record struct {
 	Bytes       int64     `json:"bytes"`
 	Duration    float64   `json:"duration_seconds"`
 	// SuccessDuration is the duration of the last good run (drills).
-	SuccessDuration float64 `json:"success_duration_seconds,omitempty"`
-	Kept            int     `json:"kept,omitempty"`
-	Deleted         int     `json:"deleted,omitempty"`
-	Failures        int     `json:"failures,omitempty"`
-	Tables          int     `json:"tables,omitempty"`
-	ClockBehind     float64 `json:"clock_behind_seconds,omitempty"`
+	SuccessDuration float64   `json:"success_duration_seconds,omitempty"`
+	Kept            int       `json:"kept,omitempty"`
+	Deleted         int       `json:"deleted,omitempty"`
+	Failures        int       `json:"failures,omitempty"`
+	Tables          int       `json:"tables,omitempty"`
+	ClockBehind     float64   `json:"clock_behind_seconds,omitempty"`
+	LockUntil       time.Time `json:"lock_until,omitzero"`
 }
 
 // state is the content of the state file.
@@ -194,6 +199,10 @@ func (r *record) apply(o Outcome) {
 		}
 	case Push:
 		r.ClockBehind = o.ClockBehind.Seconds()
+		if o.Success {
+			// A failed push locked nothing new: the last lock stands.
+			r.LockUntil = o.LockUntil.UTC()
+		}
 	case Verify:
 		r.Failures = o.Failures
 	case Drill:
@@ -250,10 +259,11 @@ func registry(st *state) (*prometheus.Registry, error) {
 		drillOK   = g("drill_last_success_timestamp_seconds", "When the last successful restore drill ended, in Unix seconds.", dbLabels)
 		drillTook = g("drill_last_duration_seconds", "Duration of the last successful restore drill.", dbLabels)
 		drillRows = g("drill_last_tables", "Tables the last successful restore drill restored.", dbLabels)
+		lockUntil = g("archive_lock_until_timestamp_seconds", "Until when the object lock of the newest archive pushed holds, in Unix seconds; absent where the target locks nothing.", dbLabels)
 		behind    = g("push_clock_behind_seconds", "How far the newest archive already on the target was stamped after the last push's clock; above 0 the host clock went back.", dbLabels)
 	)
 	reg := prometheus.NewPedanticRegistry()
-	for _, c := range []prometheus.Collector{attempt, success, runOK, bytes, duration, kept, deleted, failures, drillOK, drillTook, drillRows, behind} {
+	for _, c := range []prometheus.Collector{attempt, success, runOK, bytes, duration, kept, deleted, failures, drillOK, drillTook, drillRows, behind, lockUntil} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
 		}
@@ -270,6 +280,9 @@ func registry(st *state) (*prometheus.Registry, error) {
 		switch op {
 		case Push:
 			behind.WithLabelValues(db, t).Set(r.ClockBehind)
+			if !r.LockUntil.IsZero() {
+				lockUntil.WithLabelValues(db, t).Set(unix(r.LockUntil))
+			}
 		case Prune:
 			kept.WithLabelValues(db, t).Set(float64(r.Kept))
 			deleted.WithLabelValues(db, t).Set(float64(r.Deleted))

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/target"
 )
 
 // Listing is what one target holds, or why it could not be listed.
@@ -74,6 +75,9 @@ type Target struct {
 	// Missing lists the manifests whose object is gone, by object.
 	Missing  []string `json:"missing,omitempty"`
 	Warnings []string `json:"warnings"`
+	// Lock is the object lock of the newest archive, on a target with
+	// object_lock (filled in by the caller, which reads the target).
+	Lock *target.Lock `json:"lock,omitempty"`
 }
 
 // Age is how old the newest archive is, or 0 without one.

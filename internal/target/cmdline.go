@@ -22,6 +22,9 @@ import (
 // host's config, a laptop after the host is lost. Since the string may
 // hold a secret, the target never describes itself with it.
 func OpenCommandLine(ctx context.Context, name, remote, rcloneConfig string) (*Target, error) {
+	if _, ok := AsOf(ctx); ok {
+		return nil, fmt.Errorf("target %q: cannot show the store as of a time: name the s3 target in the config instead of --remote", name)
+	}
 	if strings.TrimSpace(remote) == "" {
 		return nil, errors.New("--remote is empty")
 	}

@@ -56,6 +56,9 @@ func Open(ctx context.Context, name string, t config.Target, rc config.Rclone) (
 	}
 	ctx = libraryContext(ctx)
 	if t.Remote != "" {
+		if _, ok := AsOf(ctx); ok {
+			return nil, fmt.Errorf("target %q: cannot show the store as of a time: only type = \"s3\" targets keep versions pgarchive can read", name)
+		}
 		return openRemote(ctx, name, t, rc)
 	}
 	ri, err := fs.Find(t.Type)
@@ -94,6 +97,13 @@ func Open(ctx context.Context, name string, t config.Target, rc config.Rclone) (
 	// A trailing slash says "directory" to rclone, so bucket backends skip
 	// their is-it-a-file probe: with the server down that probe takes the
 	// empty answer for a file and the target would be misreported.
+	lock := lockOptions(t.ObjectLock, opts, time.Now())
+	if at, ok := AsOf(ctx); ok {
+		if ri.Prefix != "s3" {
+			return nil, fmt.Errorf("target %q: cannot show the store as of a time: only s3 targets keep versions", name)
+		}
+		opts["version_at"] = at.UTC().Format(time.RFC3339)
+	}
 	root := t.Path
 	if root != "" && !strings.HasSuffix(root, "/") {
 		root += "/"
@@ -113,6 +123,13 @@ func Open(ctx context.Context, name string, t config.Target, rc config.Rclone) (
 	tg := &Target{Name: name, desc: t.Type + ":" + t.Path, fs: f, localDisk: ri.Name == "local"}
 	if !slices.Contains(rereadToHash, ri.Name) {
 		tg.confirmHash = f.Hashes().GetOne()
+	}
+	if ri.Prefix == "s3" {
+		if tg.api, err = newS3API(ctx, opts, t.Path); err != nil {
+			return nil, redact(fmt.Errorf("target %q: s3 api: %w", name, err), secrets)
+		}
+		tg.lock = lock
+		tg.conditional = true
 	}
 	return tg, nil
 }

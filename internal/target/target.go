@@ -65,6 +65,12 @@ type Target struct {
 	// from metadata (object stores); hash.None where reading it would
 	// mean reading the whole object again (local disks, SFTP).
 	confirmHash hash.Type
+	// lock is the lock Put's uploads carry (object_lock), api the S3 API
+	// for what rclone lacks (s3 targets only), conditional whether the
+	// store refuses an overwrite itself; see lock.go.
+	lock        *Lock
+	api         *s3API
+	conditional bool
 }
 
 // Entry is one object in a listing.
@@ -127,10 +133,15 @@ func (t *Target) Put(ctx context.Context, path string, r io.Reader, size int64) 
 		putCtx, ci = fs.AddConfig(ctx)
 		ci.IgnoreChecksum = true
 	}
+	putCtx = t.createOnly(putCtx)
 	modTime := time.Now()
 	obj, err := operations.RcatSize(putCtx, t.fs, path, io.NopCloser(in), size, modTime, nil)
 	if err == nil {
 		err = in.check(size)
+	}
+	if refusedOverwrite(err) {
+		// The store kept what another writer put there: not ours to remove.
+		return t.errorf("put", path, ErrExists)
 	}
 	if err != nil {
 		t.removeFailed(ctx, obj, path)
@@ -323,6 +334,14 @@ func (t *Target) Open(ctx context.Context, path string) (io.ReadCloser, error) {
 func (t *Target) Delete(ctx context.Context, path string) error {
 	if err := checkPath(path); err != nil {
 		return t.errorf("delete", path, err)
+	}
+	if t.Locking() {
+		// A plain delete would only hide the object behind a delete
+		// marker: prune means gone, so every version goes.
+		if err := t.purge(ctx, path); err != nil {
+			return t.errorf("delete", path, err)
+		}
+		return nil
 	}
 	obj, err := t.object(ctx, path)
 	if err != nil {

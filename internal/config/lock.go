@@ -1,0 +1,62 @@
+package config
+
+import (
+	"strings"
+)
+
+// ObjectLock is a target's object_lock table: every object pgarchive
+// writes there is locked (S3 Object Lock) in Mode for at least Days days,
+// and prune extends the lock of the archives it keeps for longer.
+type ObjectLock struct {
+	// Mode is "GOVERNANCE" (a key with s3:BypassGovernanceRetention may
+	// still delete) or "COMPLIANCE" (nobody may, not even the account's
+	// root, until the date passes).
+	Mode string `toml:"mode"`
+	// Days is the shortest lock, counted from the push: the horizon of the
+	// shortest retention tier. At least 1.
+	Days int `toml:"days"`
+}
+
+// LockModes are the object lock modes S3 knows.
+var LockModes = []string{"GOVERNANCE", "COMPLIANCE"}
+
+// lockOptions are the rclone s3 options object_lock sets itself; setting
+// them as well would make two sources of one lock.
+var lockOptions = []string{"object_lock_mode", "object_lock_retain_until_date", "object_lock_set_after_upload"}
+
+// validateLock checks a target's object_lock: only s3 type targets have a
+// lock pgarchive can set and read back (rclone.conf remotes hide their
+// backend), and a lock under a day protects nothing a stolen host cannot
+// wait out.
+func (t Target) validateLock(key string) error {
+	l := t.ObjectLock
+	if l == nil {
+		return nil
+	}
+	key += ".object_lock"
+	switch {
+	case t.Remote != "":
+		return errorf(key, "needs a target of type \"s3\": a remote from rclone.conf cannot be checked for object lock")
+	case t.Type != "s3":
+		return errorf(key, "backend %q has no object lock: only type \"s3\" targets can lock objects", t.Type)
+	}
+	switch strings.ToUpper(l.Mode) {
+	case "GOVERNANCE", "COMPLIANCE":
+		if l.Mode != strings.ToUpper(l.Mode) {
+			return errorf(key+".mode", "%q must be written in capitals: %q", l.Mode, strings.ToUpper(l.Mode))
+		}
+	case "":
+		return errorf(key+".mode", "is not set: \"GOVERNANCE\" or \"COMPLIANCE\"")
+	default:
+		return errorf(key+".mode", "%q is not \"GOVERNANCE\" or \"COMPLIANCE\"", l.Mode)
+	}
+	if l.Days < 1 {
+		return errorf(key+".days", "is %d: a lock shorter than a day protects nothing, set 1 or more", l.Days)
+	}
+	for _, o := range lockOptions {
+		if _, set := t.Options[o]; set {
+			return errorf(key, "options.%s is set too: object_lock sets it, remove the option", o)
+		}
+	}
+	return nil
+}
