@@ -105,6 +105,7 @@ func runStatus(ctx context.Context, opts statusOptions) error {
 		listings = append(listings, byName[name])
 	}
 	rep := status.Compute(host, listings, now, opts.cfg.Status.MaxAge.Duration)
+	lockStatus(ctx, rep, targets, host)
 
 	if opts.json {
 		enc := json.NewEncoder(opts.out)
@@ -135,6 +136,7 @@ func printStatus(w io.Writer, rep *status.Report) error {
 			if len(t.Warnings) > 0 {
 				state = "WARNING: " + strings.Join(t.Warnings, "; ")
 			}
+			state += lockNote(t)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Database, t.Target, newest, age, state)
 		}
 	}
