@@ -47,6 +47,16 @@ func TestStatusAllHostsFromTheStore(t *testing.T) {
 		}
 	}
 
+	// verify reads the store with no config too.
+	r = mustRun(t, env, "verify", "--remote", store, "--host", "alive")
+	if !strings.Contains(r.stdout, "forge") {
+		t.Errorf("verify --remote: %s", r)
+	}
+	// --target names a config's target: with --remote there is none.
+	if r := pgarchive(t, env, "list", "--remote", store, "--target", "nas"); r.code != 2 {
+		t.Errorf("--remote with --target: %s", r)
+	}
+
 	// list with no config and no --host shows both hosts.
 	r = mustRun(t, env, "list", "--remote", store)
 	if !strings.Contains(r.stdout, "HOST") || !strings.Contains(r.stdout, "alive") || !strings.Contains(r.stdout, "dead") {
