@@ -242,7 +242,10 @@ func printPrune(opts pruneOptions, rows []pruneRow) error {
 			status = "incomplete"
 		}
 		why := strings.Join(r.Reasons, ", ")
-		if r.LockExtended && r.Lock != nil {
+		switch {
+		case r.LockExtended && r.Lock != nil && opts.dryRun:
+			why += ", lock would be extended to " + r.Lock.Until.Format(time.RFC3339)
+		case r.LockExtended && r.Lock != nil:
 			why += ", lock extended to " + r.Lock.Until.Format(time.RFC3339)
 		}
 		if r.Error != "" {

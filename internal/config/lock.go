@@ -24,6 +24,15 @@ var LockModes = []string{"GOVERNANCE", "COMPLIANCE"}
 // them as well would make two sources of one lock.
 var lockOptions = []string{"object_lock_mode", "object_lock_retain_until_date", "object_lock_set_after_upload"}
 
+// noObjectLock names the s3 providers (rclone's provider option) whose S3
+// API takes no per-object retention, and what to do there instead.
+var noObjectLock = map[string]string{
+	"Cloudflare": "R2 locks by bucket rules (bucket lock rules by prefix and age); set one there and leave object_lock out",
+	"GCS":        "use a bucket retention policy on the bucket and leave object_lock out",
+	"Neon":       "rclone marks its object lock as not enforced",
+	"Autonomys":  "it locks everything in COMPLIANCE mode itself",
+}
+
 // validateLock checks a target's object_lock: only s3 type targets have a
 // lock pgarchive can set and read back (rclone.conf remotes hide their
 // backend), and a lock under a day protects nothing a stolen host cannot
@@ -49,6 +58,12 @@ func (t Target) validateLock(key string) error {
 		return errorf(key+".mode", "is not set: \"GOVERNANCE\" or \"COMPLIANCE\"")
 	default:
 		return errorf(key+".mode", "%q is not \"GOVERNANCE\" or \"COMPLIANCE\"", l.Mode)
+	}
+	if p, _ := optionString(t.Options["provider"]); noObjectLock[p] != "" {
+		return errorf(key, "provider %q has no S3 object lock pgarchive can set per object: %s", p, noObjectLock[p])
+	}
+	if v, _ := optionString(t.Options["object_lock_supported"]); v == "false" {
+		return errorf(key, "options.object_lock_supported is false: the store has no object lock")
 	}
 	if l.Days < 1 {
 		return errorf(key+".days", "is %d: a lock shorter than a day protects nothing, set 1 or more", l.Days)

@@ -134,6 +134,17 @@ func (t *Target) ExtendLock(ctx context.Context, path string, until time.Time) (
 	return Lock{Mode: mode, Until: until}, nil
 }
 
+// conditionalCreate lists the s3 providers (rclone's provider option)
+// documented to refuse a PutObject or CompleteMultipartUpload with
+// If-None-Match: * over an existing key. Elsewhere the header is not sent:
+// a store that does not know it might refuse every upload, and Put's check
+// before writing still stands.
+var conditionalCreate = map[string]bool{
+	"AWS":        true, // since 2024-08
+	"Minio":      true, // tested here
+	"Cloudflare": true, // R2
+}
+
 // createOnly makes an upload conditional on the name being free, where the
 // store can refuse an overwrite itself (S3's If-None-Match: *, which rclone
 // passes on for single and multipart uploads): the check Put makes first

@@ -129,7 +129,7 @@ func Open(ctx context.Context, name string, t config.Target, rc config.Rclone) (
 			return nil, redact(fmt.Errorf("target %q: s3 api: %w", name, err), secrets)
 		}
 		tg.lock = lock
-		tg.conditional = true
+		tg.conditional = conditionalCreate[opts["provider"]]
 	}
 	return tg, nil
 }
