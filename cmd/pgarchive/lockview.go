@@ -114,6 +114,11 @@ func lockStatus(ctx context.Context, rep *status.Report, targets []*target.Targe
 			continue
 		}
 		for _, h := range hidden {
+			if !h.Manifest {
+				// An object that never had a manifest is an upload that
+				// failed and was removed: no archive was lost.
+				continue
+			}
 			w := h.Warning()
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s on %s: %s", h.Name.Database, t.Name, w))
 			for i := range rep.Databases {
