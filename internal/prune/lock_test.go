@@ -86,7 +86,7 @@ func TestHoldLockedAndExtend(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	gov := func(until time.Time) target.Lock { return target.Lock{Mode: "GOVERNANCE", Until: until} }
 	tomorrow, yesterday := now.Add(24*time.Hour), now.Add(-24*time.Hour)
-	locked := entry(t, "shop", "20261110T020000Z")     // object locked
+	locked := entry(t, "shop", "20261110T020000Z")       // object locked
 	manifestOnly := entry(t, "shop", "20261111T020000Z") // only its manifest still locked
 	expired := entry(t, "shop", "20261112T020000Z")
 	weekly := entry(t, "shop", "20261124T020000Z")
