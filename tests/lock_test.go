@@ -434,3 +434,21 @@ func TestLockCheckConfig(t *testing.T) {
 		t.Errorf("a one-day COMPLIANCE lock on s3: %s", r)
 	}
 }
+
+// TestObjectLockBucketWithoutLock: object_lock on a bucket created without
+// Object Lock fails the push there, loudly, and leaves nothing behind.
+func TestObjectLockBucketWithoutLock(t *testing.T) {
+	s := harness.StartMinIO(t)
+	dumpDir := t.TempDir()
+	fakeDump(t, dumpDir, "ledger", 20_000)
+	_, recipient := keypair(t, false)
+	tg := strings.Replace(lockTarget(t, "vault", s, `{ mode = "GOVERNANCE", days = 1 }`, ""), toml(lockBucket+"/pg"), toml(s.Bucket+"/pg"), 1)
+	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), tg)
+	r := pgarchive(t, []string{"PGARCHIVE_CONFIG=" + cfg}, "push", "--database", "ledger")
+	if r.code != 1 {
+		t.Errorf("push with a lock to a bucket without Object Lock: %s", r)
+	}
+	if keys := s.Keys(t, "pg/"); len(keys) != 0 {
+		t.Errorf("left behind: %v", keys)
+	}
+}
