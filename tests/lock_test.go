@@ -186,6 +186,23 @@ func TestObjectLockPushDeleteRestore(t *testing.T) {
 		t.Errorf("lock gauge %v, want %d", got, rows[0].Lock.Until.Unix())
 	}
 
+	var st struct {
+		Databases []struct {
+			Targets []struct {
+				Lock *struct {
+					Until time.Time `json:"until"`
+				} `json:"lock"`
+			} `json:"targets"`
+		} `json:"databases"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, env, "status", "--json").stdout), &st); err != nil || len(st.Databases) != 1 ||
+		st.Databases[0].Targets[0].Lock == nil || !st.Databases[0].Targets[0].Lock.Until.Equal(rows[0].Lock.Until) {
+		t.Errorf("status --json does not show the newest archive's lock: %+v (%v)", st, err)
+	}
+	if text := mustRun(t, env, "status").stdout; !strings.Contains(text, "ok, locked until "+rows[0].Lock.Until.Format(time.RFC3339)) {
+		t.Errorf("status table does not show the lock:\n%s", text)
+	}
+
 	// The stolen host deletes what it sees: both succeed, as delete
 	// markers in front of the locked versions.
 	time.Sleep(1500 * time.Millisecond)
