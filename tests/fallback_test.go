@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ func TestRestoreIntoFallsBackFromDamagedCopy(t *testing.T) {
 	pg := harness.StartPostgres(t)
 	pg.CreateDB(t, "forge")
 	pg.Seed(t, "forge")
+	pg.Psql(t, "postgres", `COMMENT ON DATABASE forge IS 'the forge'; ALTER DATABASE forge SET work_mem = '8MB'`)
 	want := pg.Fingerprint(t, "forge")
 	identity, recipient := keypair(t, false)
 	for _, kind := range []string{"gzip", "custom-gzip"} {
@@ -39,6 +41,11 @@ func TestRestoreIntoFallsBackFromDamagedCopy(t *testing.T) {
 				t.Errorf("the fallback is not said: %s", r)
 			}
 			expectEqual(t, into, pg.Fingerprint(t, into), want)
+			// The database's own comment and settings come along, from
+			// the good copy: for a custom dump read as it streams.
+			expectEqual(t, into+" comment and settings", pg.Psql(t, "postgres", fmt.Sprintf(
+				`SELECT shobj_description(d.oid, 'pg_database'), s.setconfig FROM pg_database d JOIN pg_db_role_setting s ON s.setdatabase = d.oid WHERE d.datname = '%s'`, into)),
+				"the forge|{work_mem=8MB}")
 		})
 	}
 }

@@ -204,7 +204,9 @@ REVOKE CONNECT, TEMPORARY ON DATABASE forge FROM PUBLIC;
 GRANT CONNECT ON DATABASE forge TO bob;
 ALTER ROLE bob IN DATABASE forge SET statement_timeout = '5s';
 CREATE DATABASE wiki;
-CREATE DATABASE shop;`)
+CREATE DATABASE shop OWNER alice;
+COMMENT ON DATABASE shop IS 'the shop';
+ALTER DATABASE shop SET random_page_cost = 1.5;`)
 	for _, db := range []string{"forge", "wiki", "shop"} {
 		src.Seed(t, db)
 		src.Psql(t, db, `ALTER TABLE shop.customers OWNER TO alice; GRANT USAGE ON SCHEMA shop TO reader; GRANT SELECT ON ALL TABLES IN SCHEMA shop TO reader;`)
@@ -243,7 +245,7 @@ CREATE DATABASE shop;`)
 	src.Psql(t, "postgres", `CREATE ROLE carol LOGIN; GRANT reader TO carol;`)
 	night(day2)
 	rolesDay2 := roles(t, src)
-	forgeState := dbState(t, src, "forge")
+	forgeState, shopState := dbState(t, src, "forge"), dbState(t, src, "shop")
 	if fps[day1]["forge"] == fps[day2]["forge"] || rolesDay1 == rolesDay2 {
 		t.Fatal("the two nights hold the same data: the test would prove nothing")
 	}
@@ -342,6 +344,7 @@ CREATE DATABASE shop;`)
 		expectEqual(t, "roles", roles(t, pg17), rolesDay2)
 		expectEqual(t, "forge", pg17.Fingerprint(t, "forge"), fps[day2]["forge"])
 		expectEqual(t, "shop", pg17.Fingerprint(t, "shop"), fps[day2]["shop"])
+		expectEqual(t, "shop's owner, comment, settings (a custom-format dump)", dbState(t, pg17, "shop"), shopState)
 		expectEqual(t, "forge's owner, comment, settings, grants", dbState(t, pg17, "forge"), forgeState)
 	})
 

@@ -26,15 +26,18 @@
 // the database statements is for. What a plain pg_dump -C script says about
 // the database itself (owner, comment, ALTER DATABASE ... SET, grants,
 // per-role settings) is moved to the target database instead
-// (MoveDatabaseStatements). Its encoding and locale are not: a created
-// target gets the server's defaults. A custom or tar archive restored
-// without -C carries none of this either.
+// (MoveDatabaseStatements). A custom or tar archive is restored without
+// --create, and a second pg_restore reading the same bytes prints the
+// same statements (--create --schema-only), which are moved the same way
+// once the restore is in. Encoding and locale are not moved: a created
+// target gets the server's defaults.
 //
 // Tool output on stderr is passed through to Options.Stderr; when a tool
 // fails, its last lines are part of the returned error.
 package restore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -279,7 +282,19 @@ func (p *plan) plain(ctx context.Context, r io.Reader) error {
 func (p *plan) pgRestore(ctx context.Context, r io.Reader) error {
 	args := []string{"--exit-on-error", "-d", pgargs.ConnDB(p.Database)}
 	if p.Jobs <= 1 {
-		return p.tools.run(ctx, "pg_restore", args, r, copyAll, nil)
+		// The archive is read once, as it streams: a second pg_restore
+		// reads the same bytes for the database's own statements.
+		st := p.startState(ctx)
+		err := p.tools.run(ctx, "pg_restore", args, io.TeeReader(r, st), copyAll, nil)
+		moved, stErr := st.finish(err)
+		if err != nil {
+			return err
+		}
+		if stErr != nil {
+			// The data is in; say what is missing rather than fail it.
+			fmt.Fprintf(p.Stderr, "pgarchive: warning: the database's own statements (owner, comment, settings, grants) were not read, so not applied: %v\n", stErr)
+		}
+		return p.applyState(ctx, moved)
 	}
 	path, err := spool(ctx, r)
 	if err != nil {
@@ -290,7 +305,103 @@ func (p *plan) pgRestore(ctx context.Context, r io.Reader) error {
 	// cannot go back to record where each table's data starts; pg_restore
 	// (12 and later) finds the data by scanning the seekable file instead.
 	args = append(args, "--jobs", strconv.Itoa(p.Jobs), path)
-	return p.tools.run(ctx, "pg_restore", args, nil, nil, nil)
+	if err := p.tools.run(ctx, "pg_restore", args, nil, nil, nil); err != nil {
+		return err
+	}
+	var script bytes.Buffer
+	quiet := tools{env: p.Env, stderr: io.Discard}
+	if err := quiet.exec(ctx, "pg_restore", append(stateArgs, path), nil, nil, nil, &script); err != nil {
+		return fmt.Errorf("read the database's own statements: %w", err)
+	}
+	moved, err := MoveDatabaseStatements(io.Discard, &script, p.Database)
+	if err != nil {
+		return fmt.Errorf("read the database's own statements: %w", err)
+	}
+	return p.applyState(ctx, moved)
+}
+
+// stateArgs makes pg_restore print, rather than run, the archive's schema
+// with its CREATE DATABASE and what follows it about the database itself
+// (owner, comment, settings, grants): the statements a restore without
+// --create leaves out, which MoveDatabaseStatements picks from the script.
+var stateArgs = []string{"--create", "--schema-only", "-f", "-"}
+
+// stateReader feeds a second pg_restore (stateArgs) the archive's bytes
+// as the restoring one reads them. It never holds the restore up: once
+// the second one stops reading, the rest is dropped.
+type stateReader struct {
+	into   string
+	w      *io.PipeWriter
+	failed bool
+	done   chan struct{}
+	script bytes.Buffer
+	err    error
+}
+
+func (p *plan) startState(ctx context.Context) *stateReader {
+	pr, pw := io.Pipe()
+	st := &stateReader{into: p.Database, w: pw, done: make(chan struct{})}
+	quiet := tools{env: p.Env, stderr: io.Discard}
+	go func() {
+		defer close(st.done)
+		st.err = quiet.exec(ctx, "pg_restore", stateArgs, pr, copyAll, nil, &st.script)
+		// Unblock the writer should pg_restore stop reading early.
+		pr.CloseWithError(errStateDone)
+	}()
+	return st
+}
+
+var errStateDone = errors.New("state reader done")
+
+func (st *stateReader) Write(b []byte) (int, error) {
+	if !st.failed {
+		if _, err := st.w.Write(b); err != nil {
+			st.failed = true
+		}
+	}
+	return len(b), nil
+}
+
+// finish ends the second pg_restore's input and returns the statements it
+// found; none when the restore failed, and an error when it did itself.
+func (st *stateReader) finish(restoreErr error) ([]string, error) {
+	if restoreErr != nil {
+		st.w.CloseWithError(restoreErr)
+	} else {
+		st.w.Close()
+	}
+	<-st.done
+	// A write that failed after pg_restore had what it needed and exited
+	// is fine: it stops reading once past the schema.
+	if restoreErr != nil {
+		return nil, nil
+	}
+	if st.err != nil {
+		return nil, st.err
+	}
+	return MoveDatabaseStatements(io.Discard, &st.script, st.into)
+}
+
+// applyState runs the moved database statements in DBNAME, in one
+// transaction, and reports each.
+func (p *plan) applyState(ctx context.Context, moved []string) error {
+	if len(moved) == 0 {
+		return nil
+	}
+	var script strings.Builder
+	for _, m := range moved {
+		script.WriteString(m + ";\n")
+	}
+	args := []string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", pgargs.ConnDB(p.Database), "-f", "-"}
+	if err := p.tools.run(ctx, "psql", args, strings.NewReader(script.String()), copyAll, nil); err != nil {
+		return fmt.Errorf("restored, but the database's own statements (owner, comment, settings, grants) failed: %w", err)
+	}
+	if p.Applied != nil {
+		for _, m := range moved {
+			p.Applied(m)
+		}
+	}
+	return nil
 }
 
 // cluster restores a pg_dumpall script as it is.
