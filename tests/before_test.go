@@ -61,12 +61,12 @@ func TestRestoreBefore(t *testing.T) {
 	// Before every archive: nothing, and the error says what there is.
 	r, _ := restored("--before", "2026-10-31 00:00")
 	if r.code != 1 || !strings.Contains(r.stderr, `no complete archive at or before 20261031T000000Z of database "forge"`) ||
-		!strings.Contains(r.stderr, "nearest complete archives are 20261101T011500Z, 20261102T011500Z") {
+		!strings.Contains(errorLine(t, r), "the nearest are 20261101T011500Z, 20261102T011500Z") {
 		t.Errorf("--before every archive: %s", r)
 	}
 	// --at a second with no archive: the nearest on both sides.
 	r, _ = restored("--at", "2026-11-02 12:00")
-	if r.code != 1 || !strings.Contains(r.stderr, "20261101T011500Z, 20261102T011500Z, 20261103T011500Z") {
+	if r.code != 1 || !strings.Contains(errorLine(t, r), "the nearest are 20261101T011500Z, 20261102T011500Z, 20261103T011500Z") {
 		t.Errorf("--at with no exact match: %s", r)
 	}
 	for _, bad := range [][]string{

@@ -80,7 +80,7 @@ that server, before the databases that need them; roles that exist already
 
 --remote REMOTE reads one store directly, with no config file: an rclone
 connection string such as
-  :s3,provider=Minio,endpoint='https://s3.example.net',env_auth=true:bucket/path
+  :s3,provider=Other,endpoint='https://s3.example.net':bucket/path
 (credentials in RCLONE_S3_ACCESS_KEY_ID and RCLONE_S3_SECRET_ACCESS_KEY, or
 in the string), a local path, or name:path with --rclone-config FILE. Give
 --host: a laptop's own name has no archives there (pgarchive list --remote
@@ -407,7 +407,11 @@ func findArchive(ctx context.Context, ts *job.Targets, host, db string, want whi
 		if want.asked != "" {
 			what += " " + want.asked
 		}
-		err := fmt.Errorf("%s of database %q from host %q on any target%s", what, db, host, futureNote(candidates, now, want))
+		note := futureNote(candidates, now, want)
+		if near := nearestTo(all, want); note == "" && len(near) > 0 {
+			note = "; the nearest are " + strings.Join(near, ", ")
+		}
+		err := fmt.Errorf("%s of database %q from host %q on any target%s", what, db, host, note)
 		if len(errs) > 0 {
 			err = fmt.Errorf("%w (and some targets could not be read: %s)", err, joinLines(errs))
 		}
@@ -431,14 +435,8 @@ func findArchive(ctx context.Context, ts *job.Targets, host, db string, want whi
 // notFoundHint says where to look next: for --at, the archives nearest the
 // time asked; for another host, the hosts the targets hold.
 func notFoundHint(ctx context.Context, ts *job.Targets, all []archive.Entry, want which, host, db string) string {
-	ref := want.at
-	if ref.IsZero() {
-		ref = want.before
-	}
-	if !ref.IsZero() {
-		if near := nearest(all, ref, 2); len(near) > 0 {
-			return "the nearest complete archives are " + strings.Join(near, ", ") + "; --at takes an exact time, --before TIME the newest at or before it"
-		}
+	if len(nearestTo(all, want)) > 0 {
+		return "--at takes the archive of one second, --before TIME the newest at or before it"
 	}
 	if len(all) == 0 {
 		var hosts []string
@@ -461,6 +459,19 @@ func notFoundHint(ctx context.Context, ts *job.Targets, all []archive.Entry, wan
 		}
 	}
 	return "`pgarchive list` shows what each target holds; --host picks another host's archives"
+}
+
+// nearestTo returns, for --at or --before, the stamps of the complete
+// archives nearest the time asked, two on either side; nil for latest.
+func nearestTo(entries []archive.Entry, want which) []string {
+	ref := want.at
+	if ref.IsZero() {
+		ref = want.before
+	}
+	if ref.IsZero() {
+		return nil
+	}
+	return nearest(entries, ref, 2)
 }
 
 // nearest returns the stamps of up to n complete archives on either side
