@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 // --before takes the newest complete archive at or before a time, in every
@@ -96,5 +98,31 @@ func TestGlobalsNameIsReserved(t *testing.T) {
 	}
 	if r := pgarchive(t, env, "restore", "--database", "globals", "--identity", "x", "--into", "x"); r.code != 2 || !strings.Contains(r.stderr, "--globals") {
 		t.Errorf("restore --database globals --into: %s", r)
+	}
+}
+
+// drill --before drills the newest archive at or before a time, so a
+// rehearsal can prove an old night opens.
+func TestDrillBefore(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	pg.CreateDB(t, "forge")
+	pg.Seed(t, "forge")
+	dumpDir := t.TempDir()
+	identity, recipient := keypair(t, false)
+	base := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()))
+	push := append(pg.Env(), "PGARCHIVE_CONFIG="+base)
+	for _, stamp := range []string{"20261101T011500Z", "20261102T011500Z"} {
+		pg.Dump(t, "forge", dumpDir, "gzip")
+		mustRun(t, append(push, "PGARCHIVE_TEST_NOW="+stamp), "push", "--database", "forge", "--allow-stale")
+	}
+	cfg := drillConfig(t, base, pg, t.TempDir())
+	env := drillEnv(pg, cfg, "PGARCHIVE_TEST_NOW=20261103T000000Z")
+	reps := drillJSON(t, mustRun(t, env, "drill", "--identity", identity, "--json", "--before", "2026-11-01 12:00"))
+	if len(reps) != 1 || reps[0].Archive != "db1/forge/forge_20261101T011500Z.sql.gz.age" || !reps[0].OK {
+		t.Errorf("drill --before took %+v, want the first night's archive", reps)
+	}
+	r := pgarchive(t, env, "drill", "--identity", identity, "--before", "2026-10-01 00:00")
+	if r.code != 1 || !strings.Contains(r.stderr, "no complete archive at or before 20261001T000000Z") {
+		t.Errorf("drill --before every archive: %s", r)
 	}
 }

@@ -24,7 +24,8 @@ type drillOptions struct {
 	host           string
 	database       string
 	target         string
-	age            int // days
+	age            int       // days
+	before         time.Time // zero: no bound but --age
 	identity       string
 	passphraseFile string
 	json           bool
@@ -43,8 +44,9 @@ func newDrillCommand() *cli.Command {
 		ArgsUsage: " ",
 		Description: `Proves that archives restore. For every database of the host found on the
 targets (or the one given) it takes the newest complete archive at least
---age days old (by the time in its name; --age 30 proves month-old archives
-still open), on any target or the one given, and:
+--age days old and, with --before TIME, at or before that time (by the time
+in its name; --age 30 proves month-old archives still open), on any target
+or the one given, and:
 
   - restores it into the scratch database pgarchive_drill_<database> (the
     name lower-cased, other characters than a-z, 0-9 and _ replaced by _),
@@ -78,6 +80,7 @@ ahead; status warns about them) are never drilled: their age is unknown.
    what failed.`,
 		Flags: append(selectionFlags(),
 			&cli.IntFlag{Name: "age", Value: 0, Usage: "drill the newest archive at least `DAYS` old"},
+			&cli.StringFlag{Name: "before", Usage: "drill the newest archive at or before `TIME` (forms as restore --before)"},
 			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE` (default: [drill] identity_file)"},
 			&cli.StringFlag{Name: "passphrase-file", Usage: "`FILE` holding the passphrase (default: [drill] passphrase_file)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of reports"},
@@ -87,9 +90,15 @@ ahead; status warns about them) are never drilled: their age is unknown.
 			if err != nil {
 				return err
 			}
+			var before time.Time
+			if b := c.String("before"); b != "" {
+				if before, err = archive.ParseTime(b); err != nil {
+					return usagef("--before: %v", err)
+				}
+			}
 			return runDrill(c.Context, drillOptions{
 				cfg: cfg, host: c.String("host"), database: c.String("database"), target: c.String("target"),
-				age: c.Int("age"), identity: c.String("identity"), passphraseFile: c.String("passphrase-file"),
+				age: c.Int("age"), before: before, identity: c.String("identity"), passphraseFile: c.String("passphrase-file"),
 				json: c.Bool("json"), now: now, out: c.App.Writer, errOut: c.App.ErrWriter,
 			})
 		},
@@ -194,11 +203,14 @@ func drillDatabase(ctx context.Context, opts drillOptions, req drillRequest) (*d
 }
 
 func drillOne(ctx context.Context, opts drillOptions, req drillRequest) (*drill.Report, job.TargetReport, error) {
-	l, e, found := pickDrillArchive(req.listings, req.db, opts.now, opts.age)
+	l, e, found := pickDrillArchive(req.listings, req.db, opts.now, opts.age, opts.before)
 	if !found {
 		what := "no complete archive"
 		if opts.age > 0 {
 			what = fmt.Sprintf("no complete archive at least %d days old", opts.age)
+		}
+		if !opts.before.IsZero() {
+			what += " at or before " + opts.before.Format(archive.TimeLayout)
 		}
 		of := fmt.Sprintf("of database %q", req.db)
 		if req.db == "" {
@@ -244,12 +256,12 @@ func drillOne(ctx context.Context, opts drillOptions, req drillRequest) (*drill.
 // ageDays old at now; of copies with the same time, the first target's.
 // With ageDays 0 that is archive.Latest: an archive stamped a little ahead
 // (clocks differ) counts, one stamped further in the future does not.
-func pickDrillArchive(listings []targetListing, db string, now time.Time, ageDays int) (targetListing, archive.Entry, bool) {
+func pickDrillArchive(listings []targetListing, db string, now time.Time, ageDays int, before time.Time) (targetListing, archive.Entry, bool) {
 	cutoff := now.Add(-time.Duration(ageDays) * 24 * time.Hour)
 	var candidates []archive.Entry
 	for _, l := range listings {
 		for _, e := range l.entriesOf(db) {
-			if ageDays == 0 || !e.Name.Time.After(cutoff) {
+			if (ageDays == 0 || !e.Name.Time.After(cutoff)) && (before.IsZero() || !e.Name.Time.After(before)) {
 				candidates = append(candidates, e)
 			}
 		}
