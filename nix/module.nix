@@ -22,6 +22,10 @@
 # $CREDENTIALS_DIRECTORY by that id before its configured path, so
 # root-only secrets (sops-nix, agenix) reach the postgres user without being
 # made readable to it, and root at the shell reads the host paths.
+#
+# The `pgarchive` it puts on the PATH (createWrapper) reads that file too,
+# and run by root, runs as postgres with the secrets the units get, so an
+# administrator's restore reaches the databases as the units do.
 {
   config,
   lib,
@@ -82,14 +86,19 @@ let
     else
       rendered;
 
-  # The secrets of the config by what reads them, as LoadCredential=
-  # entries <id>:<host path>; the id is the secret's dotted key, under
-  # which the binary finds it in $CREDENTIALS_DIRECTORY. Taken from the
-  # settings, so a secret path set there is loaded too.
-  credentials =
+  # The secrets of the config by what reads them, each with its credential
+  # id, the secret's dotted key, under which the binary finds it in
+  # $CREDENTIALS_DIRECTORY, and its host path. Taken from the settings, so
+  # a secret path set there is loaded too.
+  secrets =
     let
       s = cfg.settings;
-      credential = id: path: lib.optional (path != null) "${id}:${toString path}";
+      secret =
+        id: path:
+        lib.optional (path != null) {
+          inherit id;
+          path = toString path;
+        };
     in
     {
       # Every job that lists or writes the targets.
@@ -99,24 +108,27 @@ let
             name: target:
             lib.concatLists (
               lib.mapAttrsToList (
-                option: credential "targets.${name}.secret_files.${option}"
+                option: secret "targets.${name}.secret_files.${option}"
               ) target.secret_files or { }
             )
           ) s.targets or { }
         )
-        ++ credential "rclone.config_file" s.rclone.config_file or null;
+        ++ secret "rclone.config_file" s.rclone.config_file or null;
       # push encrypts.
       encryption =
-        credential "encryption.recipients_file" s.encryption.recipients_file or null
-        ++ credential "encryption.passphrase_file" s.encryption.passphrase_file or null;
+        secret "encryption.recipients_file" s.encryption.recipients_file or null
+        ++ secret "encryption.passphrase_file" s.encryption.passphrase_file or null;
       # drill and verify decrypt.
       drill =
-        credential "drill.identity_file" s.drill.identity_file or null
-        ++ credential "drill.passphrase_file" s.drill.passphrase_file or null;
-      notify = credential "notify.urls_file" s.notify.urls_file or null;
+        secret "drill.identity_file" s.drill.identity_file or null
+        ++ secret "drill.passphrase_file" s.drill.passphrase_file or null;
+      notify = secret "notify.urls_file" s.notify.urls_file or null;
       # push, prune, verify and drill ping.
-      healthcheck = credential "healthcheck.url_file" s.healthcheck.url_file or null;
+      healthcheck = secret "healthcheck.url_file" s.healthcheck.url_file or null;
     };
+
+  # The same, as the LoadCredential= entries <id>:<host path> of the units.
+  credentials = lib.mapAttrs (_: map (c: "${c.id}:${c.path}")) secrets;
 
   exe = lib.getExe cfg.package;
   unitFor = db: if pgb.backupAll then "postgresqlBackup" else "postgresqlBackup-${db}";
@@ -160,8 +172,8 @@ let
       onFailure = [ "pgarchive-notify@%n.service" ];
       serviceConfig = {
         Type = "oneshot";
-        User = "postgres";
-        Group = "postgres";
+        User = serviceUser;
+        Group = serviceUser;
         ExecStart = utils.escapeSystemdExecArgs (
           [
             exe
@@ -195,6 +207,146 @@ let
       # Spread the jobs of many hosts sharing a target.
       RandomizedDelaySec = lib.mkDefault "1h";
     };
+  };
+
+  # The user the dump units (nixpkgs' postgresqlBackup), the jobs and the
+  # administrator's `pgarchive` run as: peer authentication lets it in to
+  # every database over the Unix socket. A static user, not DynamicUser=.
+  serviceUser = "postgres";
+
+  # The `pgarchive` on the administrator's PATH
+  # (services.pgarchive.createWrapper), as nixpkgs' restic module offers
+  # restic-<name>: the one config, and for root the rest of what a unit
+  # gets, so that `sudo pgarchive restore ... --into db1_restored` works
+  # under nixpkgs' default peer authentication (no PGUSER, no pg_ident map).
+  #
+  # Run by root, it copies the secrets the units load (by credential id, as
+  # LoadCredential= names them) and the files that --identity,
+  # --passphrase-file and --rclone-config name (the administrator's, often
+  # root-only) into a fresh directory under /run, 0700 and owned by the
+  # service user, points $CREDENTIALS_DIRECTORY at it, and runs the program
+  # as the service user with setpriv (no capabilities, no_new_privs, a
+  # clean environment keeping libpq's PG* variables, the locale and TZ),
+  # then removes the directory. The program stays a child of the shell: the
+  # working directory, standard input and output (--output - | ...), the
+  # terminal (progress), Ctrl-C and the exit status behave as the binary's
+  # own. A --config naming another file gets none of the system's secrets.
+  #
+  # Not `systemd-run --pipe --wait --uid=postgres -p LoadCredential=...`,
+  # although that loads the secrets exactly as the units do: the transient
+  # unit starts in / (or, with --same-dir, fails with 200/CHDIR when the
+  # service user cannot enter the administrator's directory, such as /root),
+  # so relative paths break; the environment must be passed variable by
+  # variable; and Ctrl-C ends systemd-run, not the unit, so an interrupted
+  # restore would carry on in the background. setpriv needs nothing of
+  # systemd, so it behaves the same on systemd 252 and later. Anyone but
+  # root runs the program as themselves with the one config.
+  wrapper = pkgs.writeShellApplication {
+    name = "pgarchive";
+    runtimeInputs = [
+      pkgs.coreutils
+      pkgs.util-linux
+    ];
+    text = ''
+      real=${lib.escapeShellArg exe}
+      config=${lib.escapeShellArg configFile}
+      user=${lib.escapeShellArg serviceUser}
+      # psql, pg_restore and pg_dumpall of the server (restore, drill, push --globals).
+      export PATH=${lib.escapeShellArg (lib.makeBinPath [ config.services.postgresql.package ])}:"$PATH"
+      export PGARCHIVE_CONFIG="''${PGARCHIVE_CONFIG:-$config}"
+
+      if [ "$(id -u)" != 0 ]; then
+        exec "$real" "$@"
+      fi
+
+      # The secrets of the one config, by credential id: what the units load
+      # with LoadCredential=<id>:<path>.
+      secrets=(
+      ${lib.concatMapStrings (s: "  ${lib.escapeShellArg s.id} ${lib.escapeShellArg s.path}\n") (
+        lib.concatLists (lib.attrValues secrets)
+      )})
+
+      # same_config FILE: whether FILE is the one config (/etc/pgarchive/config.toml links to it).
+      same_config() {
+        [ "$(readlink -f -- "$1")" = "$(readlink -f -- "$config")" ]
+      }
+
+      # file_id FLAG: the id under which the file a flag names is handed over.
+      file_id() {
+        case ''${1%%=*} in
+        -i | -identity | --identity) fid=cli.identity ;;
+        -passphrase-file | --passphrase-file) fid=cli.passphrase_file ;;
+        -rclone-config | --rclone-config) fid=cli.rclone_config ;;
+        *) return 1 ;;
+        esac
+      }
+
+      # hand ID FILE: a copy of FILE as $dir/ID, readable by the service user
+      # only; $handed is the path the program is to open instead.
+      hand() {
+        handed=$2
+        if [ -f "$2" ]; then
+          install -m 0400 -o "$user" -g "$group" -- "$2" "$dir/$1"
+          handed=$dir/$1
+        fi
+      }
+
+      umask 077
+      group=$(id -gn -- "$user")
+      dir=$(mktemp -d /run/pgarchive-cli.XXXXXXXXXX)
+      # On exit, also when SIGINT, SIGTERM or SIGHUP ends the script.
+      trap 'rm -rf -- "$dir"' EXIT
+
+      system=1
+      same_config "$PGARCHIVE_CONFIG" || system=0
+      args=()
+      while [ "$#" -gt 0 ]; do
+        arg=$1
+        shift
+        if [ "$arg" = -- ]; then
+          args+=("$arg" "$@")
+          break
+        elif file_id "$arg"; then
+          if [[ $arg == *=* ]]; then
+            hand "$fid" "''${arg#*=}"
+            args+=("''${arg%%=*}=$handed")
+          elif [ "$#" -gt 0 ]; then
+            hand "$fid" "$1"
+            shift
+            args+=("$arg" "$handed")
+          else
+            args+=("$arg")
+          fi
+        else
+          case $arg in
+          -config | --config) if [ "$#" -gt 0 ] && ! same_config "$1"; then system=0; fi ;;
+          -config=* | --config=*) same_config "''${arg#*=}" || system=0 ;;
+          esac
+          args+=("$arg")
+        fi
+      done
+
+      if [ "$system" = 1 ]; then
+        set -- "''${secrets[@]}"
+        while [ "$#" -ge 2 ]; do
+          hand "$1" "$2"
+          shift 2
+        done
+      fi
+
+      keep=("PATH=$PATH" "PGARCHIVE_CONFIG=$PGARCHIVE_CONFIG" "CREDENTIALS_DIRECTORY=$dir")
+      for name in $(compgen -e); do
+        case $name in
+        PGARCHIVE_CONFIG | CREDENTIALS_DIRECTORY) ;;
+        PG* | LANG | LANGUAGE | LC_* | TZ | NO_COLOR) keep+=("$name=''${!name}") ;;
+        esac
+      done
+
+      # The directory becomes the service user's once every file is in.
+      chown -- "$user:$group" "$dir"
+      setpriv --reuid="$user" --regid="$group" --init-groups --inh-caps=-all --no-new-privs --reset-env \
+        env "''${keep[@]}" "$real" "''${args[@]}"
+    '';
   };
 
   targetModule =
@@ -272,7 +424,7 @@ let
 in
 {
   options.services.pgarchive = {
-    enable = lib.mkEnableOption "pushing services.postgresqlBackup's dumps, encrypted with age, to every target after each dump";
+    enable = lib.mkEnableOption "pushing the dumps of `services.postgresqlBackup`, encrypted with age, to every target after each dump";
 
     package = lib.mkPackageOption pkgs "pgarchive" { };
 
@@ -320,6 +472,23 @@ in
         together may take before systemd stops the unit and reports it as
         failed, so a hung upload cannot silently block the next dumps. The
         prune, verify and drill units get the same limit.
+      '';
+    };
+
+    createWrapper = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      example = false;
+      description = ''
+        Whether the `pgarchive` command on the system's PATH is a wrapper
+        that runs the program as the units do: with
+        {file}`/etc/pgarchive/config.toml`, and, for root, as the postgres
+        user with the secrets the units load (and the files `--identity`,
+        `--passphrase-file` and `--rclone-config` name) handed over in
+        `$CREDENTIALS_DIRECTORY`, so that
+        `sudo pgarchive restore --database db1 --identity key.txt --into db1_restored`
+        reaches the databases by peer authentication. Other users run it
+        as themselves. `false` puts the plain program there instead.
       '';
     };
 
@@ -462,7 +631,7 @@ in
     };
 
     verify = {
-      enable = lib.mkEnableOption "a timer (pgarchive-verify.timer) that downloads a sample of the archives and checks them against their manifests; with services.pgarchive.drill.identityFile set it also decrypts them and reads each dump to its end";
+      enable = lib.mkEnableOption "a timer (`pgarchive-verify.timer`) that downloads a sample of the archives and checks them against their manifests; with {option}`services.pgarchive.drill.identityFile` set it also decrypts them and reads each dump to its end";
       startAt = lib.mkOption {
         type = lib.types.either lib.types.str (lib.types.listOf lib.types.str);
         default = "weekly";
@@ -483,7 +652,7 @@ in
     };
 
     drill = {
-      enable = lib.mkEnableOption "a timer (pgarchive-drill.timer) that restores the newest archive of each database into a scratch database pgarchive_drill_<db> on the local server, counts the rows of every table, runs services.pgarchive.drill.queries and drops the scratch database";
+      enable = lib.mkEnableOption "a timer (`pgarchive-drill.timer`) that restores the newest archive of each database into a scratch database `pgarchive_drill_<db>` on the local server, counts the rows of every table, runs {option}`services.pgarchive.drill.queries` and drops the scratch database";
       startAt = lib.mkOption {
         type = lib.types.either lib.types.str (lib.types.listOf lib.types.str);
         default = "weekly";
@@ -622,7 +791,7 @@ in
       description = ''
         pgarchive's configuration (README, "Configuration"), rendered to
         {file}`/etc/pgarchive/config.toml`, the one file every unit and
-        `pgarchive` at the shell read. The options above fill it with
+        `pgarchive` at the shell read. The other options fill it with
         `lib.mkDefault`: a key set here wins. Secret paths set here are
         loaded into the units as credentials, as those of the options are.
       '';
@@ -863,7 +1032,7 @@ in
           }
         ];
 
-        environment.systemPackages = [ cfg.package ];
+        environment.systemPackages = [ (if cfg.createWrapper then wrapper else cfg.package) ];
         environment.etc."pgarchive/config.toml".source = configFile;
 
         # OnFailure=pgarchive-notify@%n.service starts this with the failed

@@ -100,16 +100,9 @@ rec {
           "db1"
           "db2"
         ];
-        # Lets root connect as the postgres role (PGUSER=postgres) over the
-        # Unix socket, so an administrator's `pgarchive restore` reads the
-        # root-only secrets and restores as postgres.
-        identMap = ''
-          pgarchive root postgres
-          pgarchive postgres postgres
-        '';
-        authentication = ''
-          local all postgres peer map=pgarchive
-        '';
+        # nixpkgs' default authentication (peer): root's `pgarchive
+        # restore` reaches the databases because the pgarchive on the PATH
+        # runs the program as postgres (services.pgarchive.createWrapper).
       };
 
       services.postgresqlBackup = {

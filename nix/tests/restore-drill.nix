@@ -1,8 +1,11 @@
 # Push two databases (one plain dump, one custom format) to SFTP and to S3
 # (Garage) on nas, then restore each from each target into a scratch
-# database on db and compare row counts; then run the job units the module
-# adds (pgarchive-verify, -drill, -prune) and check the metrics textfile
-# they all write.
+# database on db and compare row counts, as an administrator does: root
+# runs `pgarchive restore ... --into` (the wrapper the module puts on the
+# PATH, which runs the program as postgres with the units' secrets) under
+# nixpkgs' default peer authentication, with no pg_ident map; then run the
+# job units the module adds (pgarchive-verify, -drill, -prune) and check
+# the metrics textfile they all write.
 common:
 {
   name = "pgarchive-restore-drill";
@@ -65,13 +68,16 @@ common:
     with subtest("anyone can open an archive with age and gunzip"):
         nas.succeed(step("archives.sh", "decrypts", "db1", "CREATE TABLE public.t"))
 
-    with subtest("restore each database from each target"):
+    with subtest("root's pgarchive restores each database from each target, as postgres"):
         for database, tables in [("db1", ["t"]), ("db2", ["u", "w"])]:
             for target in ["nas", "garage"]:
                 db.succeed(step("dump.sh", "restore", database, target, f"{database}_from_{target}", *tables))
         # db1's plain dump was made with -C (CREATE DATABASE db1, \connect
         # db1): restoring it elsewhere must leave db1 alone.
         db.succeed(step("dump.sh", "rows", "db1", "t", "5000"))
+
+    with subtest("root's pgarchive restores to standard output and leaves no secret behind"):
+        db.succeed(step("dump.sh", "restore-output", "db2", "garage"))
 
     with subtest("verify decrypts every archive with the drill identity"):
         db.succeed(step("jobs.sh", "verify"))

@@ -11,19 +11,15 @@
 # directory holding lib/, or lib/ itself. tests/nix/nixeval_test.go asserts
 # on the output; selfCheck lists what this file itself finds wrong, and is
 # what the flake's checks.<system>.module-eval requires to be empty.
+#
+# `readme` is a directory holding the flake.nix, host.nix and agenix.nix
+# of README.md's "Use on NixOS", which readme_test.go extracts there; the
+# flake's outputs are then evaluated with stand-ins for its inputs, and
+# the host it defines is the good case `readme`.
 {
-  lib ?
-    let
-      dir = builtins.getEnv "NIXPKGS_LIB";
-      root = /. + dir;
-    in
-    if dir == "" then
-      throw "set NIXPKGS_LIB to a checkout of nix-community/nixpkgs.lib"
-    else if builtins.pathExists (root + "/lib/default.nix") then
-      import (root + "/lib")
-    else
-      import root,
+  lib ? import ./nixpkgs-lib.nix,
   module ? ../../nix/module.nix,
+  readme ? null,
 }:
 let
   pkgs = import ./fake-pkgs.nix { inherit lib; };
@@ -34,10 +30,14 @@ let
   x25519 = "age1gzs6xs3e067u7cy9e5ff4g55ekfde923l65wxa7cr09lv4axvcxqpgh4pt";
   pq = "age1pq1" + lib.concatStrings (lib.genList (_: "q") 60);
 
-  # sops-nix's secret paths, reduced to their default.
+  # sops-nix's options a host sets, reduced to the secret paths' default.
   sopsStub =
     { lib, ... }:
     {
+      options.sops.defaultSopsFile = lib.mkOption {
+        type = lib.types.nullOr lib.types.path;
+        default = null;
+      };
       options.sops.secrets = lib.mkOption {
         type = lib.types.attrsOf (
           lib.types.submodule (
@@ -46,6 +46,27 @@ let
               options.path = lib.mkOption {
                 type = lib.types.str;
                 default = "/run/secrets/${name}";
+              };
+            }
+          )
+        );
+        default = { };
+      };
+    };
+
+  # agenix's secrets, reduced to their file and default path.
+  agenixStub =
+    { lib, ... }:
+    {
+      options.age.secrets = lib.mkOption {
+        type = lib.types.attrsOf (
+          lib.types.submodule (
+            { name, ... }:
+            {
+              options.file = lib.mkOption { type = lib.types.path; };
+              options.path = lib.mkOption {
+                type = lib.types.str;
+                default = "/run/agenix/${name}";
               };
             }
           )
@@ -131,13 +152,12 @@ let
     };
   };
 
-  evalCase =
+  # A system of the NixOS stand-ins and these modules.
+  evalSystem =
     modules:
     (lib.evalModules {
       modules = [
         ./nixos-stubs.nix
-        sopsStub
-        module
         {
           _module.args = {
             inherit pkgs;
@@ -147,6 +167,46 @@ let
       ]
       ++ modules;
     }).config;
+
+  evalCase =
+    modules:
+    evalSystem (
+      [
+        sopsStub
+        module
+      ]
+      ++ modules
+    );
+
+  # README.md's flake: its inputs as written, and the modules its one
+  # nixosConfigurations entry passes to nixosSystem, the inputs' modules
+  # being nix/module.nix (the flake's nixosModules.default adds only the
+  # package default) and the sops-nix stand-in, each named by its key.
+  readmeFlake =
+    let
+      flake = import (readme + "/flake.nix");
+      outputs = flake.outputs {
+        self = outputs;
+        nixpkgs.lib = lib // {
+          nixosSystem = args: args;
+        };
+        pgarchive.nixosModules.default = {
+          key = "pgarchive.nixosModules.default";
+          imports = [ module ];
+        };
+        sops-nix.nixosModules.sops = {
+          key = "sops-nix.nixosModules.sops";
+          imports = [ sopsStub ];
+        };
+      };
+      systems = lib.attrValues outputs.nixosConfigurations;
+    in
+    assert lib.assertMsg (lib.length systems == 1) "README flake: want one nixosConfigurations entry";
+    {
+      inherit (flake) inputs;
+      inherit (lib.head systems) modules;
+      hostNames = lib.attrNames outputs.nixosConfigurations;
+    };
 
   toOption =
     x:
@@ -210,11 +270,26 @@ let
       groups = lib.attrNames config.users.groups;
       etc = lib.mapAttrs (_: e: toString e.source) config.environment.etc;
       systemPackages = map toString config.environment.systemPackages;
+      # The `pgarchive` command on the PATH when it is a script
+      # (services.pgarchive.createWrapper): its bin/ name and file.
+      wrapper =
+        let
+          scripts = lib.filter (p: p ? script) config.environment.systemPackages;
+        in
+        if scripts == [ ] then
+          null
+        else
+          {
+            path = toString (lib.head scripts);
+            inherit (lib.head scripts) script;
+            mainProgram = (lib.head scripts).meta.mainProgram;
+          };
       systemdPackage = toString config.systemd.package;
     }
     // lib.optionalAttrs pa.enable {
       # services.pgarchive.settings, as rendered to TOML.
       inherit (pa) settings;
+      package = toString pa.package;
       # /etc/pgarchive/config.toml, which the units name too.
       configFile =
         let
@@ -298,6 +373,12 @@ let
         services.pgarchive.databases = [ "db2" ];
         services.pgarchive.checkConfig = false;
       }
+    ];
+
+    # The plain program on the PATH instead of the wrapper.
+    noWrapper = [
+      example
+      { services.pgarchive.createWrapper = false; }
     ];
 
     observability = [
@@ -580,7 +661,22 @@ let
     };
   };
 
-  goodReports = lib.mapAttrs (_: modules: report (evalCase modules)) good;
+  goodReports =
+    lib.mapAttrs (_: modules: report (evalCase modules)) good
+    // lib.optionalAttrs (readme != null) {
+      readme = report (evalSystem readmeFlake.modules);
+    };
+
+  # README.md's agenix lines, as a module of their own: the secrets they
+  # declare and the paths agenix gives them.
+  readmeAgenix =
+    let
+      config = evalSystem [
+        agenixStub
+        (readme + "/agenix.nix")
+      ];
+    in
+    lib.mapAttrs (_: s: s.path) config.age.secrets;
   rejectedReports = lib.mapAttrs (_: modules: report (evalCase modules)) rejectedAtBuild;
   badReports = lib.mapAttrs (_: c: report (evalCase c.modules)) bad;
   typeErrorReports = lib.mapAttrs (
@@ -625,4 +721,20 @@ in
   bad = lib.mapAttrs (name: r: r // { inherit (bad.${name}) expect; }) badReports;
   typeErrors = typeErrorReports;
   inherit selfCheck;
+}
+// lib.optionalAttrs (readme != null) {
+  readme = {
+    inherit (readmeFlake) inputs hostNames;
+    # The modules as passed: paths by their file name, the stand-ins by name.
+    modules = map (
+      m:
+      if lib.isPath m then
+        baseNameOf m
+      else if lib.isAttrs m && m ? key then
+        m.key
+      else
+        "other"
+    ) readmeFlake.modules;
+    agenix = readmeAgenix;
+  };
 }

@@ -17,6 +17,8 @@ let
       drvPath = storePath "${name}.drv" content;
     }
     // attrs;
+
+  bash = drv "bash-stub" "" { };
 in
 {
   inherit lib;
@@ -52,4 +54,37 @@ in
     drv name buildCommand (env // { inherit buildCommand; });
 
   pgarchive = drv "pgarchive-stub" "" { meta.mainProgram = "pgarchive"; };
+  coreutils = drv "coreutils-stub" "" { };
+  util-linux = drv "util-linux-stub" "" { };
+  inherit bash;
+
+  # pkgs.writeShellApplication as in pkgs/build-support/trivial-builders:
+  # `script` is the file it writes to bin/<name> (bash, errexit, nounset,
+  # pipefail, the runtimeInputs first in PATH, then the text); the build
+  # checks it with shellcheck and bash -n, which nixeval's tests do here.
+  writeShellApplication =
+    {
+      name,
+      text,
+      runtimeInputs ? [ ],
+      ...
+    }:
+    let
+      script = ''
+        #!${bash}/bin/bash
+        set -o errexit
+        set -o nounset
+        set -o pipefail
+
+      ''
+      + lib.optionalString (runtimeInputs != [ ]) ''
+        export PATH="${lib.makeBinPath runtimeInputs}:$PATH"
+
+      ''
+      + text;
+    in
+    drv name script {
+      inherit text runtimeInputs script;
+      meta.mainProgram = name;
+    };
 }

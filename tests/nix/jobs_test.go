@@ -68,7 +68,7 @@ func contains(list []string, s string) bool {
 // units, notifying on failure, with a timer.
 func TestJobUnits(t *testing.T) {
 	r := evaluate(t).Good["observability"]
-	pkg := r.SystemPackages[0]
+	pkg := r.Package
 	exe := pkg + "/bin/pgarchive"
 	for _, c := range []struct {
 		unit     string
@@ -252,7 +252,7 @@ func TestNotifierUnit(t *testing.T) {
 			t.Fatalf("%s: no pgarchive-notify@ template unit", name)
 		}
 		hasURLs := name == "observability"
-		want := quoted(r.SystemPackages[0]+"/bin/pgarchive", "--config", r.ConfigFile.Path, "notify", "--unit") + " %i"
+		want := quoted(r.Package+"/bin/pgarchive", "--config", r.ConfigFile.Path, "notify", "--unit") + " %i"
 		if !hasURLs {
 			want += " --dry-run"
 		}
@@ -388,7 +388,7 @@ echo '{"MESSAGE":"push failed target=nas","PRIORITY":"3","SYSLOG_IDENTIFIER":"pg
 			}
 			words[i] = w
 		}
-		if words[0] != r.SystemPackages[0]+"/bin/pgarchive" {
+		if words[0] != r.Package+"/bin/pgarchive" {
 			t.Fatalf("%s: ExecStart runs %q", name, words[0])
 		}
 		cmd := exec.Command(bin, words[1:]...)

@@ -11,7 +11,9 @@
 // `pgarchive check-config`; every unit must name that file; secrets must
 // keep their host paths in it and reach each unit that reads them as
 // LoadCredential=<dotted id>:<host path>; each bad input must fail its
-// assertion. scenarios_test.go checks the VM tests' shell steps.
+// assertion. wrapper_test.go checks (and runs) the `pgarchive` command the
+// module puts on the PATH, readme_test.go README's flake, options_test.go
+// docs/options.md, and scenarios_test.go the VM tests' shell steps.
 //
 // NIXPKGS_LIB names a checkout of nix-community/nixpkgs.lib kept outside the
 // repository; without it the tests skip. The real binary is built by
@@ -67,8 +69,18 @@ type report struct {
 	Groups         []string          `json:"groups"`
 	Etc            map[string]string `json:"etc"`
 	SystemPackages []string          `json:"systemPackages"`
-	SystemdPackage string            `json:"systemdPackage"`
-	Expect         string            `json:"expect"`
+	// Package is services.pgarchive.package, whose bin/pgarchive the
+	// units run.
+	Package string `json:"package"`
+	// Wrapper is the `pgarchive` script on the PATH, nil when
+	// services.pgarchive.createWrapper is false.
+	Wrapper *struct {
+		Path        string `json:"path"`
+		Script      string `json:"script"`
+		MainProgram string `json:"mainProgram"`
+	} `json:"wrapper"`
+	SystemdPackage string `json:"systemdPackage"`
+	Expect         string `json:"expect"`
 }
 
 type evaluation struct {
@@ -80,12 +92,27 @@ type evaluation struct {
 		Evaluates bool `json:"evaluates"`
 	} `json:"typeErrors"`
 	SelfCheck []string `json:"selfCheck"`
+	// Readme is README.md's flake as eval.nix saw it, when eval.nix was
+	// given it (readme_test.go).
+	Readme *struct {
+		Inputs    map[string]json.RawMessage `json:"inputs"`
+		HostNames []string                   `json:"hostNames"`
+		Modules   []string                   `json:"modules"`
+		Agenix    map[string]string          `json:"agenix"`
+	} `json:"readme"`
 }
 
 var (
 	evalOnce   sync.Once
 	evalResult *evaluation
 	evalErr    error
+
+	// evalExtra, when set (readme_test.go), returns more arguments for
+	// eval.nix and a function removing what it made for them. When it
+	// fails, or the evaluation fails with them, the evaluation runs
+	// without them and extraErr says why.
+	evalExtra func() (args string, cleanup func(), err error)
+	extraErr  error
 )
 
 // evaluate runs eval.nix once per test binary, or skips when NIXPKGS_LIB is
@@ -102,13 +129,38 @@ func evaluate(t *testing.T) *evaluation {
 			evalErr = err
 			return
 		}
-		cmd := exec.Command("nix-instantiate", "--readonly-mode", "--eval", "--strict", "--json",
-			"--expr", fmt.Sprintf("import %s { }", evalFile))
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
+		args := ""
+		if evalExtra != nil {
+			a, cleanup, err := evalExtra()
+			if cleanup != nil {
+				defer cleanup()
+			}
+			if err != nil {
+				extraErr = err
+			} else {
+				args = a
+			}
+		}
+		run := func(args string) ([]byte, error) {
+			cmd := exec.Command("nix-instantiate", "--readonly-mode", "--eval", "--strict", "--json",
+				"--expr", fmt.Sprintf("import %s { %s }", evalFile, args))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				return nil, fmt.Errorf("nix-instantiate: %v\n%s", err, stderr.String())
+			}
+			return out, nil
+		}
+		out, err := run(args)
+		if err != nil && args != "" {
+			// The extra arguments broke the evaluation: the module's own
+			// tests run without them.
+			extraErr = err
+			out, err = run("")
+		}
 		if err != nil {
-			evalErr = fmt.Errorf("nix-instantiate: %v\n%s", err, stderr.String())
+			evalErr = err
 			return
 		}
 		var ev evaluation
@@ -416,10 +468,7 @@ func TestSecretsAreCredentials(t *testing.T) {
 
 func TestDumpUnitLines(t *testing.T) {
 	r := evaluate(t).Good["example"]
-	if len(r.SystemPackages) != 1 {
-		t.Fatalf("systemPackages %q: want the pgarchive package", r.SystemPackages)
-	}
-	pkg := r.SystemPackages[0]
+	pkg := r.Package
 	for _, db := range []string{"db1", "db2"} {
 		unit := "postgresqlBackup-" + db
 		u, ok := r.Units[unit]

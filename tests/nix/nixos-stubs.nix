@@ -195,10 +195,15 @@ in
       default = [ ];
     };
 
-    # nixos/modules/services/databases/postgresql.nix: the two options
-    # read here.
+    # nixos/modules/services/databases/postgresql.nix: the options read
+    # here, and one README's host sets.
     services.postgresql = {
       enable = lib.mkEnableOption "PostgreSQL";
+      # Set by README.md's host.nix.
+      ensureDatabases = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+      };
       package = mkOption {
         type = types.package;
         default = {

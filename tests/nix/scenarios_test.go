@@ -277,3 +277,46 @@ func TestUnknownStepIsUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreOutputStep runs dump.sh restore-output with a stand-in for
+// pgarchive: the command an administrator types (restore without
+// --config), PGUSER only when SCENARIO_PGUSER is set, and the output
+// compared with the dump file byte for byte.
+func TestRestoreOutputStep(t *testing.T) {
+	dir := t.TempDir()
+	dumps := filepath.Join(dir, "dumps")
+	writeFile(t, filepath.Join(dumps, "db2.sql.gz"), "PGDMP custom dump")
+	calls := filepath.Join(dir, "calls")
+	stub := filepath.Join(dir, "pgarchive")
+	writeFile(t, stub, `#!/bin/bash
+echo "PGUSER=${PGUSER-unset} $*" >>`+calls+`
+cat "$OUTPUT"
+`)
+	if err := os.Chmod(stub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"SCENARIO_PGARCHIVE=" + stub, "SCENARIO_DUMP_DIR=" + dumps, "SCENARIO_IDENTITY=/keys/id.txt"}
+	for _, c := range []struct {
+		env  []string
+		ok   bool
+		call string
+	}{
+		{[]string{"OUTPUT=" + filepath.Join(dumps, "db2.sql.gz")}, true,
+			"PGUSER=unset restore --database db2 --identity /keys/id.txt --target garage --output -"},
+		{[]string{"OUTPUT=" + filepath.Join(dumps, "db2.sql.gz"), "SCENARIO_PGUSER=postgres"}, true,
+			"PGUSER=postgres restore --database db2 --identity /keys/id.txt --target garage --output -"},
+		{[]string{"OUTPUT=" + stub}, false, ""},
+	} {
+		os.Remove(calls)
+		_, err := runStep(t, append(append([]string{}, env...), c.env...), "dump.sh", "restore-output", "db2", "garage")
+		if (err == nil) != c.ok {
+			t.Errorf("%q: error %v, want success %v", c.env, err, c.ok)
+		}
+		if c.call != "" {
+			got, _ := os.ReadFile(calls)
+			if strings.TrimSpace(string(got)) != c.call {
+				t.Errorf("%q: ran %q, want %q", c.env, strings.TrimSpace(string(got)), c.call)
+			}
+		}
+	}
+}

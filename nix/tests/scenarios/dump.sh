@@ -4,11 +4,15 @@
 # environment (lib.sh lists them, with the NixOS VM's defaults).
 #
 # Expects: a PostgreSQL server with databases db1 and db2 that root reaches
-# with `runuser -u $SCENARIO_PG_USER -- psql`, and that `pgarchive restore`
-# run by root reaches as role $SCENARIO_PGUSER (a pg_ident map root ->
-# postgres); a dump unit per database ($SCENARIO_DUMP_UNIT) that dumps into
-# $SCENARIO_DUMP_DIR and runs `pgarchive push` after pg_dump, loading its
-# secrets with LoadCredential=; pgarchive in PATH, reading $SCENARIO_CONFIG.
+# with `runuser -u $SCENARIO_PG_USER -- psql`; a dump unit per database
+# ($SCENARIO_DUMP_UNIT) that dumps into $SCENARIO_DUMP_DIR and runs
+# `pgarchive push` after pg_dump, loading its secrets with LoadCredential=;
+# $SCENARIO_PGARCHIVE, whose default config is $SCENARIO_CONFIG. restore
+# runs it as an administrator types it, as root, without --config: on
+# NixOS that is the wrapper services.pgarchive puts on the PATH, which runs
+# the program as postgres with the units' secrets, so nixpkgs' default
+# peer authentication lets it in ($SCENARIO_PGUSER empty); elsewhere
+# $SCENARIO_PGUSER names the role root connects as.
 #
 # Steps:
 #   pg-ready                       db2 answers (retry it until it does)
@@ -29,6 +33,10 @@
 #                                  pgarchive restore DB from TARGET into the new
 #                                  database SCRATCH; each TABLE has as many rows there
 #                                  as in DB
+#   restore-output DB TARGET       pgarchive restore DB from TARGET to standard output
+#                                  is DB's dump file byte for byte (DB pushed once);
+#                                  no secrets handed over by the wrapper are left in
+#                                  /run/pgarchive-cli.*
 #   rows DB TABLE N                TABLE of DB has N rows
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -117,17 +125,37 @@ step_journal_names_target() {
 	[ -s "$scratch/target" ] || die "$unit: no line with PGARCHIVE_TARGET=$target"
 }
 
+# pgarchive ARG...: $SCENARIO_PGARCHIVE as root runs it, PGUSER set when
+# $SCENARIO_PGUSER is.
+pgarchive() {
+	local pgenv=()
+	if [ -n "$SCENARIO_PGUSER" ]; then
+		pgenv=("PGUSER=$SCENARIO_PGUSER")
+	fi
+	env "${pgenv[@]}" "$SCENARIO_PGARCHIVE" "$@"
+}
+
 step_restore() {
 	local db=$1 target=$2 into=$3 table got want
 	shift 3
 	# --into creates the scratch database.
-	PGUSER=$SCENARIO_PGUSER "$SCENARIO_PGARCHIVE" --config "$SCENARIO_CONFIG" restore \
-		--database "$db" --identity "$SCENARIO_IDENTITY" --target "$target" --into "$into"
+	pgarchive restore --database "$db" --identity "$SCENARIO_IDENTITY" --target "$target" --into "$into"
 	for table in "$@"; do
 		got=$(count "$into" "$table")
 		want=$(count "$db" "$table")
 		[ "$got" = "$want" ] || die "$into.$table: $got rows, want $want (as $db.$table)"
 	done
+}
+
+step_restore_output() {
+	local db=$1 target=$2 dump
+	dump=$SCENARIO_DUMP_DIR/$db$SCENARIO_DUMP_SUFFIX
+	pgarchive restore --database "$db" --identity "$SCENARIO_IDENTITY" --target "$target" --output - >"$scratch/restored"
+	cmp -s "$scratch/restored" "$dump" ||
+		die "restore --output - of $db from $target: $(wc -c <"$scratch/restored") bytes, not $dump ($(wc -c <"$dump") bytes)"
+	if compgen -G '/run/pgarchive-cli.*' >"$scratch/left"; then
+		die "secrets handed over are left behind: $(cat "$scratch/left")"
+	fi
 }
 
 step_rows() {
@@ -136,4 +164,4 @@ step_rows() {
 	[ "$got" = "$3" ] || die "$1.$2: $got rows, want $3"
 }
 
-run_step "usage: dump.sh pg-ready|seed|push|push-fails|dump-format|credentials|journal-fields|journal-names-target|restore|rows ARG..." "$@"
+run_step "usage: dump.sh pg-ready|seed|push|push-fails|dump-format|credentials|journal-fields|journal-names-target|restore|restore-output|rows ARG..." "$@"

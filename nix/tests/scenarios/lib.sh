@@ -10,7 +10,8 @@
 # reader that stops early (grep -q, head) fails its pipe with status 141.
 #
 # Environment (default: the NixOS VM's):
-#   SCENARIO_PGARCHIVE     the pgarchive command                  pgarchive
+#   SCENARIO_PGARCHIVE     the pgarchive command (NixOS: the
+#                          wrapper on the PATH)                   pgarchive
 #   SCENARIO_CONFIG        the config every unit reads            /etc/pgarchive/config.toml
 #   SCENARIO_DUMP_UNIT     printf format of a database's dump
 #                          unit (%s: the database)                postgresqlBackup-%s.service
@@ -24,7 +25,9 @@
 #   SCENARIO_DUMP_SUFFIX   a dump's suffix after the database     .sql.gz
 #   SCENARIO_PG_USER       the system user and role psql runs as  postgres
 #   SCENARIO_PGUSER        the role `pgarchive restore` (run as
-#                          root) connects as                      postgres
+#                          root) connects as; empty: libpq's
+#                          default, the user the command runs as
+#                          (NixOS: its wrapper runs as postgres)  (empty)
 #   SCENARIO_HOST          the host name archives are filed under uname -n
 #   SCENARIO_IDENTITY      an age identity that opens archives    /etc/pgarchive-test/age-identity.txt
 #   SCENARIO_ARCHIVES      on the store: the directory holding a
@@ -49,7 +52,7 @@ set -euo pipefail
 : "${SCENARIO_DUMP_DIR:=/var/backup/postgresql}"
 : "${SCENARIO_DUMP_SUFFIX:=.sql.gz}"
 : "${SCENARIO_PG_USER:=postgres}"
-: "${SCENARIO_PGUSER:=postgres}"
+: "${SCENARIO_PGUSER=}"
 : "${SCENARIO_HOST:=$(uname -n)}"
 : "${SCENARIO_IDENTITY:=/etc/pgarchive-test/age-identity.txt}"
 : "${SCENARIO_ARCHIVES:=/home/backup/pg/db}"
