@@ -33,7 +33,9 @@
 // variables:
 //
 //	PGARCHIVE_PG_BINDIR    PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
-//	PGARCHIVE_TOOLS_BIN    directory holding the minio binary
+//	PGARCHIVE_PG17_DIR     the PostgreSQL 17 server of StartPostgres17
+//	                       (default /root/.cache/pgarchive-tools/pg17)
+//	PGARCHIVE_TOOLS_BIN    directory holding the minio and rclone binaries
 //	                       (then /root/.cache/pgarchive-tools/bin, then PATH)
 //	PGARCHIVE_BINARY       a prebuilt pgarchive to use instead of building one
 //
