@@ -94,7 +94,7 @@ func loadFileForReading(c *cli.Context) (*config.Config, error) {
 // configNamed reports whether the user named a config file (flag or
 // PGARCHIVE_CONFIG) rather than leaving the default.
 func configNamed(c *cli.Context) bool {
-	if _, ok := os.LookupEnv("PGARCHIVE_CONFIG"); ok {
+	if os.Getenv("PGARCHIVE_CONFIG") != "" {
 		return true
 	}
 	return slices.ContainsFunc(c.Lineage(), func(x *cli.Context) bool { return x.IsSet("config") })
