@@ -172,6 +172,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // checks check-config makes); problems are exit 2.
 func loadConfig(c *cli.Context) (*config.Config, error) {
 	path := flagAnywhere(c, "config")
+	if path == "" {
+		path = config.DefaultPath // PGARCHIVE_CONFIG set but empty
+	}
 	if err := missingConfig(path); err != nil {
 		return nil, err
 	}
