@@ -57,6 +57,13 @@ func TestStatusAllHostsFromTheStore(t *testing.T) {
 		t.Errorf("--remote with --target: %s", r)
 	}
 
+	// name:path of a remote in an rclone.conf.
+	conf := writeFile(t, t.TempDir(), "rclone.conf", "[vault]\ntype = local\n")
+	r = mustRun(t, env, "list", "--remote", "vault:"+store, "--rclone-config", conf, "--host", "alive")
+	if !strings.Contains(r.stdout, "forge") {
+		t.Errorf("list --remote name:path --rclone-config: %s", r)
+	}
+
 	// list with no config and no --host shows both hosts.
 	r = mustRun(t, env, "list", "--remote", store)
 	if !strings.Contains(r.stdout, "HOST") || !strings.Contains(r.stdout, "alive") || !strings.Contains(r.stdout, "dead") {
