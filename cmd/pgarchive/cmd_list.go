@@ -45,7 +45,11 @@ its status:
               marker, its locked version still there; --as-of a time
               before the delete shows it (and restore --as-of restores it)
 
---json prints the same as one array; each object has "status" (complete,
+Without --host, when the config's host (the machine's name, on a laptop)
+has no archive there, every host's archives are listed, with a HOST column.
+--remote REMOTE lists one store with no config file (see restore --help).
+
+--json prints the same as one array; each object has "host", "status" (complete,
 incomplete, missing or deleted), "complete" and "missing", and on a target
 with object_lock "lock" (mode, until), and for a deleted one "deleted" and
 "recoverable_until". --as-of TIME lists s3 targets as they were then.
