@@ -140,7 +140,13 @@ func runPrune(ctx context.Context, opts pruneOptions) error {
 				rep.Targets = append(rep.Targets, tr)
 				continue
 			}
-			entries := prune.NewestGood(ctx, prune.FromTarget(l.target), l.entriesOf(db))
+			entries, err := prune.NewestGood(ctx, prune.FromTarget(l.target), l.entriesOf(db))
+			if err != nil {
+				tr.Failed, tr.Err = 1, err
+				failures = append(failures, fmt.Sprintf("%s on %s: %v: nothing deleted there", db, l.name, err))
+				rep.Targets = append(rep.Targets, tr)
+				continue
+			}
 			for _, p := range prune.Plan(entries, popts) {
 				// Locks are the store's, judged by its clock, not the test clock.
 				p = prune.HoldLocked(ctx, l.target, p, time.Now())

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -133,6 +134,17 @@ func Hosts(ctx context.Context, t *target.Target) ([]string, error) {
 	return out, nil
 }
 
+// ErrBadManifest is matched (errors.Is) by ReadManifest's error when the
+// manifest was read but cannot vouch for the archive: it does not parse, or
+// it describes another archive. Any other error is the target's.
+var ErrBadManifest = errors.New("manifest does not vouch for this archive")
+
+// badManifest marks an error as ErrBadManifest without changing its text.
+type badManifest struct{ error }
+
+func (b badManifest) Is(target error) bool { return target == ErrBadManifest }
+func (b badManifest) Unwrap() error        { return b.error }
+
 // ReadManifest fetches and parses the manifest of an archive.
 func ReadManifest(ctx context.Context, t *target.Target, n Name) (*Manifest, error) {
 	rc, err := t.Open(ctx, n.Manifest())
@@ -146,10 +158,10 @@ func ReadManifest(ctx context.Context, t *target.Target, n Name) (*Manifest, err
 	}
 	m, err := ParseManifest(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s on %s: %w", n.Manifest(), t.Name, err)
+		return nil, badManifest{fmt.Errorf("%s on %s: %w", n.Manifest(), t.Name, err)}
 	}
 	if m.Object != n.File() || m.Database != n.Database || m.Host != n.Host {
-		return nil, fmt.Errorf("%s on %s: manifest describes %s/%s/%s, not this archive", n.Manifest(), t.Name, m.Host, m.Database, m.Object)
+		return nil, badManifest{fmt.Errorf("%s on %s: manifest describes %s/%s/%s, not this archive", n.Manifest(), t.Name, m.Host, m.Database, m.Object)}
 	}
 	return m, nil
 }

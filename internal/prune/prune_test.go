@@ -378,7 +378,10 @@ func TestNewestGoodSkipsFailedChecks(t *testing.T) {
 		reads++
 		return manifests[n.Time.Day()], nil
 	}
-	got := NewestGood(context.Background(), read, entries)
+	got, err := NewestGood(context.Background(), read, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got[2].Complete || !got[1].Complete || !got[0].Complete {
 		t.Fatalf("complete = %v %v %v, want the failed newest counted incomplete only", got[0].Complete, got[1].Complete, got[2].Complete)
 	}
@@ -390,5 +393,31 @@ func TestNewestGoodSkipsFailedChecks(t *testing.T) {
 		if want := d.Entry.Name.Time.Day() == 2; d.Keep != want {
 			t.Errorf("archive of day %d: keep = %v, want %v (%v)", d.Entry.Name.Time.Day(), d.Keep, want, d.Reasons)
 		}
+	}
+}
+
+// A newest manifest that describes another archive is no restore point
+// (restore refuses it): the good one below it is the newest kept. A
+// manifest the target cannot serve at all stops the judgement: nothing may
+// be deleted there.
+func TestNewestGoodBadAndUnreadableManifests(t *testing.T) {
+	day := func(d int) archive.Entry {
+		n, _ := archive.NewName("h", "db", time.Date(2026, 11, d, 3, 0, 0, 0, time.UTC), ".gz")
+		return archive.Entry{Name: n, Complete: true}
+	}
+	entries := []archive.Entry{day(1), day(2)}
+	swapped := func(_ context.Context, n archive.Name) (*archive.Manifest, error) {
+		if n.Time.Day() == 2 {
+			return nil, fmt.Errorf("wrapped: %w", archive.ErrBadManifest)
+		}
+		return &archive.Manifest{}, nil
+	}
+	got, err := NewestGood(context.Background(), swapped, entries)
+	if err != nil || got[1].Complete || !got[0].Complete {
+		t.Fatalf("swapped newest manifest: err %v, complete %v %v; want only day 1 complete", err, got[0].Complete, got[1].Complete)
+	}
+	down := func(context.Context, archive.Name) (*archive.Manifest, error) { return nil, errors.New("connection refused") }
+	if _, err := NewestGood(context.Background(), down, entries); err == nil {
+		t.Fatal("an unreadable manifest must stop the judgement")
 	}
 }
