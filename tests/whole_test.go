@@ -369,3 +369,20 @@ func TestPushWarnsWhenTheClockWentBack(t *testing.T) {
 		t.Errorf("clock behind = %v, want 86400 (one day)", v)
 	}
 }
+
+// A target from rclone.conf whose S3 server is down is reported as down,
+// not as "is a file, not a directory" (rclone's probe of a path without a
+// trailing slash took any failure for a file).
+func TestRcloneConfRemoteDownIsNotAFile(t *testing.T) {
+	dumpDir := t.TempDir()
+	fakeDump(t, dumpDir, "shop", 4096)
+	conf := writeFile(t, t.TempDir(), "rclone.conf", fmt.Sprintf(
+		"[legacy]\ntype = s3\nprovider = Minio\nendpoint = http://%s\naccess_key_id = k\nsecret_access_key = s\n", deadAddr(t)))
+	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipientOf(t)), localTarget("local", t.TempDir()),
+		"[targets.legacy]\nremote = \"legacy:bucket/pg\"\n", "[rclone]\nconfig_file = "+toml(conf)+"\n")
+	r := pgarchive(t, []string{"PGARCHIVE_CONFIG=" + cfg, "PGARCHIVE_TEST_TARGET_TIMEOUT=20s"}, "push", "-d", "shop", "--allow-stale")
+	mustFailWith(t, r, "legacy")
+	if strings.Contains(r.stderr, "is a file") {
+		t.Errorf("a server that is down reported as a file: %s", r)
+	}
+}

@@ -267,7 +267,14 @@ func openRemote(ctx context.Context, name string, t config.Target, rc config.Rcl
 		return nil, err
 	}
 	remote := joinRemote(t.Remote, t.Path)
-	f, err := fs.NewFs(ctx, remote)
+	// As for type targets: a trailing slash says "directory", so a bucket
+	// backend whose server is down or refuses the key does not take the
+	// failed probe for a file.
+	dir := remote
+	if !strings.HasSuffix(dir, ":") && !strings.HasSuffix(dir, "/") {
+		dir += "/"
+	}
+	f, err := fs.NewFs(ctx, dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrorIsFile) {
 			return nil, fmt.Errorf("target %q: %q is a file, not a directory", name, remote)
