@@ -182,11 +182,25 @@ func TestRestoreFallsBackFromDamagedCopy(t *testing.T) {
 	// Pinned to the damaged copy: it fails, and says where the others are.
 	out2 := filepath.Join(t.TempDir(), "forge.sql.gz")
 	r = pgarchive(t, env, "restore", "--database", "forge", "--identity", identity, "--target", "a", "--output", out2)
-	if r.code != 1 || strings.Contains(r.stderr, "trying the copy") {
+	if r.code != 1 || strings.Contains(r.stderr, "trying the copy") || !strings.Contains(r.stderr, "pgarchive: hint: this was the copy on \"a\"; the other targets hold their own: drop --target") {
 		t.Errorf("--target a: %s", r)
 	}
 	if _, err := os.Stat(out2); err == nil {
 		t.Error("a damaged restore left a file under the output name")
+	}
+
+	// Both copies damaged: said, and pointed at an earlier archive.
+	objB := filepath.Join(b, rows[0].Object)
+	good := mustReadFile(t, objB)
+	if err := os.WriteFile(objB, good[:len(good)-100], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = pgarchive(t, env, "restore", "--database", "forge", "--identity", identity, "--output", filepath.Join(t.TempDir(), "y"))
+	if r.code != 1 || !strings.Contains(r.stderr, "and so did the copy on every other target") || !strings.Contains(r.stderr, "--before TIME") {
+		t.Errorf("both copies damaged: %s", r)
+	}
+	if err := os.WriteFile(objB, good, 0o600); err != nil {
+		t.Fatal(err)
 	}
 
 	// A wrong key is the key, not the copy: no fallback, no --target hint.

@@ -192,14 +192,14 @@ func runRestore(ctx context.Context, opts restoreOptions) error {
 		rest := copies[i+1:]
 		if len(rest) == 0 {
 			if len(copies) > 1 {
-				return fmt.Errorf("%w (and so did the copy on every other target)", err)
+				return hintError{fmt.Errorf("%w (and so did the copy on every other target)", err), earlierHint(opts)}
 			}
-			return otherCopyHint(opts, c.target.Name, err)
+			return copyHint(opts, c.target.Name, err)
 		}
 		if used {
 			// Bytes already went to stdout, or a cluster dump created
 			// databases: another copy would be mixed into them.
-			return otherCopyHint(opts, c.target.Name, err)
+			return hintError{err, fmt.Sprintf("this was the copy on %q; %s holds one too: try --target %s", c.target.Name, rest[0].target.Name, rest[0].target.Name)}
 		}
 		logger().Warn(fmt.Sprintf("restore: the copy on %s failed its check (%v); trying the copy on %s", c.target.Name, err, rest[0].target.Name),
 			"database", opts.database, "target", c.target.Name)
@@ -323,16 +323,24 @@ func printGlobals(w io.Writer, rep *restore.GlobalsReport) {
 	line("role settings not applied (database not there yet; run restore --globals again after it)", rep.Deferred)
 }
 
-// otherCopyHint adds, to a failure of the copy on one target, that the
-// other targets hold copies of their own. Only a copyError gets it: a
-// wrong key, an unreachable server or a failing tool is the same whatever
-// copy is read.
-func otherCopyHint(opts restoreOptions, used string, err error) error {
+// copyHint adds, to a failure of the only copy read, where another may
+// be: on the targets --target left out, or an earlier archive. Only a
+// copyError gets one: a wrong key, an unreachable server or a failing tool
+// is the same whatever copy is read.
+func copyHint(opts restoreOptions, used string, err error) error {
 	var bad copyError
-	if !errors.As(err, &bad) || opts.target != "" || len(opts.cfg.Targets) < 2 {
+	if !errors.As(err, &bad) {
 		return err
 	}
-	return hintError{err, fmt.Sprintf("this was the copy on %q; the other targets hold their own: try --target NAME (pgarchive list --database %s shows them)", used, opts.database)}
+	if opts.target != "" && len(opts.cfg.Targets) > 1 {
+		return hintError{err, fmt.Sprintf("this was the copy on %q; the other targets hold their own: drop --target, or name another (pgarchive list --database %s shows them)", used, opts.database)}
+	}
+	return hintError{err, earlierHint(opts)}
+}
+
+// earlierHint points at the archives before a damaged one.
+func earlierHint(opts restoreOptions) string {
+	return fmt.Sprintf("no other copy of this archive is left: restore an earlier one with --before TIME (pgarchive list --database %s shows them)", opts.database)
 }
 
 // which is the archive asked for: the latest, the one at a time, or the
