@@ -249,6 +249,11 @@ ALTER DATABASE shop SET random_page_cost = 1.5;`)
 	if fps[day1]["forge"] == fps[day2]["forge"] || rolesDay1 == rolesDay2 {
 		t.Fatal("the two nights hold the same data: the test would prove nothing")
 	}
+	// The roles' archive is checked like any: read to its end, pg_dumpall's
+	// completion line found.
+	if r := mustRun(t, append(src.Env(), "PGARCHIVE_CONFIG="+cfgPath), "verify", "--database", "globals", "--identity", identity, "--json"); !strings.Contains(r.stdout, `"globals"`) || strings.Contains(r.stdout, `"ok": false`) {
+		t.Errorf("verify globals: %s", r)
+	}
 	// An upload that never finished, newer than both: no manifest, so
 	// neither pgarchive nor the stock recipe may take it.
 	s3.Put(t, "databases/pg1/forge/forge_20261103T011500Z.sql.gz.age", []byte("half an upload"))
