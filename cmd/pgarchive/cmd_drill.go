@@ -148,7 +148,13 @@ func runDrill(ctx context.Context, opts drillOptions) error {
 	skipped := 0
 	for _, db := range dbs {
 		if (db == "all" || db == archive.Globals) && opts.database == "" {
-			logger().Warn(fmt.Sprintf("drill: skipping the pg_dumpall archives of %q: they cannot be restored into a scratch database", db), "database", db)
+			if db == "all" {
+				logger().Warn(fmt.Sprintf("drill: skipping the pg_dumpall archives of %q: they cannot be restored into a scratch database", db), "database", db)
+			} else {
+				// The roles come with every run: passing them over is
+				// the rule, not news.
+				logger().Debug("drill: the roles' archives (globals) are not drilled", "database", db)
+			}
 			skipped++
 			if skipped == len(dbs) {
 				failures = append(failures, `nothing to drill: the only archives are pg_dumpall's ("all", "globals"), which cannot be restored into a scratch database (verify --identity reads them to the end)`)
