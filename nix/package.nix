@@ -44,7 +44,7 @@ builder {
   # vendors differently the build fails printing the right hash ("got:
   # sha256-…"): run nix/update-vendor-hash.sh to put it here. Run it again
   # after every go.mod/go.sum change.
-  vendorHash = "sha256-QYdvdI+oveMnt8/jPcK5WWeGtB+k2HF8SOX8+PrUgWI=";
+  vendorHash = "sha256-IoBo2/3o7tCTBvgxzSLwaWbgBQbsBBDEUiZYqwLHPgQ=";
 
   subPackages = [ "cmd/pgarchive" ];
 
