@@ -419,6 +419,51 @@ let
             they may stay readable by root only.
           '';
         };
+        requireMount = lib.mkOption {
+          type = lib.types.bool;
+          default = false;
+          description = ''
+            For a `local` target: fail it unless {option}`path` is a mount
+            point, so a backup meant for a disk that is not mounted never
+            lands on the disk underneath. (pgarchive never creates
+            {option}`path` itself, only directories below it.)
+          '';
+        };
+        objectLock = lib.mkOption {
+          type = lib.types.nullOr (
+            lib.types.submodule {
+              options = {
+                mode = lib.mkOption {
+                  type = lib.types.enum [
+                    "GOVERNANCE"
+                    "COMPLIANCE"
+                  ];
+                  default = "GOVERNANCE";
+                  description = "S3 Object Lock retention mode of every object pushed.";
+                };
+                days = lib.mkOption {
+                  type = lib.types.ints.positive;
+                  example = 7;
+                  description = ''
+                    How long every object is locked at push; prune extends
+                    the lock of archives it keeps as weeklies, monthlies or
+                    yearlies to the date their tier releases them.
+                  '';
+                };
+              };
+            }
+          );
+          default = null;
+          example = {
+            mode = "GOVERNANCE";
+            days = 7;
+          };
+          description = ''
+            For an `s3` target on a bucket with Object Lock: lock every
+            object pushed, so credentials stolen from the host cannot
+            delete archives (see `docs/immutability.md`).
+          '';
+        };
       };
     };
 in
@@ -450,6 +495,17 @@ in
       description = ''
         The host name archives are filed under. `null` uses the machine's
         host name at run time.
+      '';
+    };
+
+    stallTimeout = lib.mkOption {
+      type = lib.types.nullOr lib.types.str;
+      default = null;
+      example = "30m";
+      description = ''
+        A target whose upload takes no data for this long (a Go duration)
+        is dropped and the others finish. `null` keeps pgarchive's default
+        (10m).
       '';
     };
 
@@ -808,7 +864,25 @@ in
               r: lib.hasPrefix "age1pq1" r || lib.hasPrefix "age1tagpq1" r
             ) cfg.encryption.recipients;
           in
-          [
+          lib.concatLists (
+            lib.mapAttrsToList (name: t: [
+              {
+                assertion = t.objectLock == null || t.type == "s3";
+                message = ''
+                  services.pgarchive.targets.${name}.objectLock is set, but the target's type is
+                  ${if t.type == null then "not set (an rclone.conf remote)" else "\"${t.type}\""}: S3 Object Lock needs type = "s3"
+                  and a bucket created with Object Lock.
+                '';
+              }
+              {
+                assertion = !t.requireMount || t.type == "local";
+                message = ''
+                  services.pgarchive.targets.${name}.requireMount only applies to type = "local" targets.
+                '';
+              }
+            ]) cfg.targets
+          )
+          ++ [
             {
               assertion = pgb.enable;
               message = ''
@@ -986,6 +1060,7 @@ in
             inherit (pgb) compression;
             inherit (cfg) host;
             max_dump_age = cfg.maxDumpAge;
+            stall_timeout = cfg.stallTimeout;
             prune_on_host = cfg.pruneOnHost;
           })
           {
@@ -1004,6 +1079,8 @@ in
                   options
                   ;
                 secret_files = lib.mapAttrs (_: toString) target.secretFiles;
+                require_mount = if target.requireMount then true else null;
+                object_lock = lib.mapNullable (l: { inherit (l) mode days; }) target.objectLock;
               }
             ) cfg.targets;
             rclone = table { config_file = lib.mapNullable toString cfg.rclone.configFile; };

@@ -400,6 +400,25 @@ let
       { systemd.services.postgresqlBackup-db1.serviceConfig.TimeoutStartSec = "12h"; }
     ];
 
+    # A locked S3 target, a local disk that must be mounted, a stall limit.
+    lockedAndMounted = [
+      example
+      {
+        services.pgarchive = {
+          stallTimeout = "30m";
+          targets.backblaze.objectLock = {
+            mode = "COMPLIANCE";
+            days = 7;
+          };
+          targets.usb = {
+            type = "local";
+            path = "/mnt/usb/pg";
+            requireMount = true;
+          };
+        };
+      }
+    ];
+
     # prune on a local target (a USB disk): it deletes there.
     localPrune = [
       {
@@ -471,6 +490,20 @@ let
 
   # Bad inputs: each must fail an assertion whose message contains `expect`.
   bad = {
+    lockOnSftp = {
+      modules = [
+        example
+        { services.pgarchive.targets.nas.objectLock.days = 7; }
+      ];
+      expect = "services.pgarchive.targets.nas.objectLock is set";
+    };
+    mountOnS3 = {
+      modules = [
+        example
+        { services.pgarchive.targets.backblaze.requireMount = true; }
+      ];
+      expect = "services.pgarchive.targets.backblaze.requireMount only applies";
+    };
     noPostgresqlBackup = {
       modules = [
         example

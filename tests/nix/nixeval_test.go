@@ -653,3 +653,26 @@ func TestTyposFailCheckConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestLockMountStall: objectLock, requireMount and stallTimeout reach the
+// rendered config as the binary reads it.
+func TestLockMountStall(t *testing.T) {
+	r := evaluate(t).Good["lockedAndMounted"]
+	if r == nil {
+		t.Fatal("no good case lockedAndMounted")
+	}
+	cfg := parseRendered(t, "lockedAndMounted", r)
+	if got := cfg.StallTimeout.Duration.String(); got != "30m0s" {
+		t.Errorf("stall_timeout = %s, want 30m", got)
+	}
+	if !cfg.Targets["usb"].RequireMount {
+		t.Error("targets.usb.require_mount not rendered")
+	}
+	if cfg.Targets["nas"].RequireMount {
+		t.Error("targets.nas.require_mount rendered without being set")
+	}
+	lock := cfg.Targets["backblaze"].ObjectLock
+	if lock == nil || lock.Mode != "COMPLIANCE" || lock.Days != 7 {
+		t.Errorf("targets.backblaze.object_lock = %+v, want COMPLIANCE for 7 days", lock)
+	}
+}
