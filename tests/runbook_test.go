@@ -32,7 +32,17 @@ func runbookBlocks(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := map[string]string{}
+	blocks, problems := parseRunbook(data)
+	for _, p := range problems {
+		t.Error("runbook.md:" + p)
+	}
+	return blocks
+}
+
+// parseRunbook returns the marked command blocks of a runbook page, and
+// what is wrong with its markers.
+func parseRunbook(data []byte) (blocks map[string]string, problems []string) {
+	blocks = map[string]string{}
 	var pending string
 	var cur *runbookBlock
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -46,15 +56,15 @@ func runbookBlocks(t *testing.T) map[string]string {
 			cur.text += line + "\n"
 		case runbookMarker.MatchString(line):
 			if pending != "" {
-				t.Errorf("runbook.md:%d: marker %q follows marker %q with no block between", n, line, pending)
+				problems = append(problems, fmt.Sprintf("%d: marker %q follows marker %q with no block between", n, line, pending))
 			}
 			pending = runbookMarker.FindStringSubmatch(line)[1]
 			if _, dup := blocks[pending]; dup {
-				t.Errorf("runbook.md:%d: block name %q used twice", n, pending)
+				problems = append(problems, fmt.Sprintf("%d: block name %q used twice", n, pending))
 			}
 		case line == "```sh" || line == "```bash" || line == "```shell":
 			if pending == "" {
-				t.Errorf("runbook.md:%d: a command block without a <!-- runbook-test: NAME --> marker: the test would not run it", n)
+				problems = append(problems, fmt.Sprintf("%d: a command block without a <!-- runbook-test: NAME --> marker: the test would not run it", n))
 				pending = fmt.Sprintf("unmarked-%d", n)
 			}
 			cur = &runbookBlock{name: pending}
@@ -68,11 +78,34 @@ func runbookBlocks(t *testing.T) map[string]string {
 				}
 			}
 		case pending != "" && strings.TrimSpace(line) != "":
-			t.Errorf("runbook.md:%d: marker %q is not followed by a ```sh block", n, pending)
+			problems = append(problems, fmt.Sprintf("%d: marker %q is not followed by a ```sh block", n, pending))
 			pending = ""
 		}
 	}
-	return blocks
+	if pending != "" {
+		problems = append(problems, fmt.Sprintf("marker %q at the end, with no block", pending))
+	}
+	return blocks, problems
+}
+
+// The runbook test's own guard: a command block nobody marked, a marker
+// without its block, or a name used twice is reported.
+func TestParseRunbook(t *testing.T) {
+	doc := "# x\n\n<!-- runbook-test: a -->\n```sh\necho a\n```\n\n```sh\necho unmarked\n```\n\n" +
+		"```toml\n[drill]\n```\n\n<!-- runbook-test: b -->\ntext in between\n\n<!-- runbook-test: a -->\n```sh\necho again\n```\n"
+	blocks, problems := parseRunbook([]byte(doc))
+	if blocks["a"] != "echo again\n" || len(blocks) != 2 {
+		t.Errorf("blocks %q", blocks)
+	}
+	want := []string{"without a <!-- runbook-test: NAME --> marker", `marker "b" is not followed by a` + " ```sh block", `block name "a" used twice`}
+	if len(problems) != len(want) {
+		t.Fatalf("problems %q, want %d", problems, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(problems[i], w) {
+			t.Errorf("problem %d = %q, want %q", i, problems[i], w)
+		}
+	}
 }
 
 // runbook runs blocks of docs/runbook.md, each verbatim in bash -e -u -o
