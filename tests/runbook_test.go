@@ -326,6 +326,11 @@ ALTER DATABASE shop SET random_page_cost = 1.5;`)
 			expectEqual(t, db, fresh.Fingerprint(t, db), fps[day1][db])
 		}
 		expectEqual(t, "forge's owner, comment, settings, grants", dbState(t, fresh, "forge"), forgeState)
+		// Again: every role is there now, and left alone.
+		again := mustRun(t, runbookEnv(t, fresh, true, vars...), "restore", "--globals", "--before", "2026-11-01 12:00", "--identity", identity)
+		if !strings.Contains(again.stdout, "roles created: none") || !strings.Contains(again.stdout, "left alone (already there): alice, bob, postgres, reader") {
+			t.Errorf("restore --globals a second time:\n%s", again)
+		}
 	})
 
 	t.Run("from the offsite target when the local one is gone", func(t *testing.T) {
