@@ -20,6 +20,7 @@ import (
 
 	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/metrics"
+	"github.com/pgarchive/pgarchive/internal/status"
 	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
@@ -208,6 +209,23 @@ func TestAlertRules(t *testing.T) {
 	written := map[string]bool{}
 	for k := range textfileSeries(t, textfile) {
 		written[k[:strings.IndexByte(k, '{')]] = true
+	}
+	// And the store's own textfile (status --all-hosts --metrics-textfile).
+	store := filepath.Join(t.TempDir(), "store.prom")
+	name, err := archive.ParseObject("pg1/forge/forge_20261101T011500Z.sql.gz.age")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := name.Time.Add(time.Hour)
+	reps := status.Fleet([]status.Listing{{Target: "offsite", Entries: []archive.Entry{{Name: name, Target: "offsite", Complete: true}}}}, now, 25*time.Hour)
+	if err := status.WriteTextfile(store, reps, now); err != nil {
+		t.Fatal(err)
+	}
+	for k := range textfileSeries(t, store) {
+		if i := strings.IndexByte(k, '{'); i >= 0 {
+			k = k[:i]
+		}
+		written[k] = true
 	}
 	for name := range used {
 		if !written[name] {
