@@ -41,8 +41,15 @@ func nspawnRoot() string {
 // half-built root behind.
 func bootstrapRoot(t *testing.T) string {
 	t.Helper()
-	root := nspawnRoot()
-	if _, err := os.Stat(filepath.Join(root, "usr/lib/systemd/systemd")); err == nil {
+	return debootstrapRoot(t, nspawnRoot(), "systemd,systemd-sysv,dbus", "usr/lib/systemd/systemd")
+}
+
+// debootstrapRoot returns the Debian 12 root at root with the packages of
+// include, building it first unless the file marker is there already:
+// once, under a lock, renamed into place only when whole.
+func debootstrapRoot(t *testing.T, root, include, marker string) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(root, marker)); err == nil {
 		return root
 	}
 	debootstrap, err := exec.LookPath("debootstrap")
@@ -61,14 +68,14 @@ func bootstrapRoot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(filepath.Join(root, "usr/lib/systemd/systemd")); err == nil {
+	if _, err := os.Stat(filepath.Join(root, marker)); err == nil {
 		return root // built by another run while we waited
 	}
 	tmp := root + ".tmp"
 	os.RemoveAll(tmp)
 	t.Logf("building %s with debootstrap (once; cached afterwards)", root)
 	start := time.Now()
-	out, err := exec.Command(debootstrap, "--variant=minbase", "--include=systemd,systemd-sysv,dbus", "bookworm", tmp).CombinedOutput()
+	out, err := exec.Command(debootstrap, "--variant=minbase", "--include="+include, "bookworm", tmp).CombinedOutput()
 	if err != nil {
 		os.RemoveAll(tmp)
 		t.Fatalf("debootstrap: %v\n%s", err, lastLines(string(out), 30))

@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -29,51 +27,11 @@ const postgresRootPackages = "systemd,systemd-sysv,dbus,postgresql-15"
 // lock and renamed into place when whole.
 func postgresRoot(t *testing.T) string {
 	t.Helper()
-	has := func(root string) bool {
-		_, err := os.Stat(filepath.Join(root, "usr/lib/postgresql/15/bin/postgres"))
-		return err == nil
-	}
-	if has(nspawnRoot()) {
+	const postgres = "usr/lib/postgresql/15/bin/postgres"
+	if _, err := os.Stat(filepath.Join(nspawnRoot(), postgres)); err == nil {
 		return nspawnRoot()
 	}
-	root := nspawnRoot() + "-postgresql"
-	if has(root) {
-		return root
-	}
-	debootstrap, err := exec.LookPath("debootstrap")
-	if err != nil {
-		t.Skip("debootstrap not installed (Debian package debootstrap; tests/setup.sh installs it): no root file system to boot")
-	}
-	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(root+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if has(root) {
-		return root
-	}
-	tmp := root + ".tmp"
-	os.RemoveAll(tmp)
-	t.Logf("building %s with debootstrap (once; cached afterwards)", root)
-	start := time.Now()
-	out, err := exec.Command(debootstrap, "--variant=minbase", "--include="+postgresRootPackages, "bookworm", tmp).CombinedOutput()
-	if err != nil {
-		os.RemoveAll(tmp)
-		t.Fatalf("debootstrap: %v\n%s", err, lastLines(string(out), 30))
-	}
-	os.RemoveAll(root)
-	if err := os.Rename(tmp, root); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("built %s in %v", root, time.Since(start).Round(time.Second))
-	return root
+	return debootstrapRoot(t, nspawnRoot()+"-postgresql", postgresRootPackages, postgres)
 }
 
 // journalEntries runs journalctl -o json in the container with args and
