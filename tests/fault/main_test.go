@@ -73,6 +73,7 @@ var rowOrder = []string{
 	"damage-truncated",
 	"damage-swapped-manifests",
 	"push-during-prune",
+	"prune-newest-manifest-names-another",
 	"secrets-in-output",
 }
 

@@ -124,3 +124,38 @@ func TestPushDuringPrune(t *testing.T) {
 		Kept:  "both targets: the new archive, complete and verified, and the archive prune kept as newest; no incomplete object",
 	})
 }
+
+// The newest archive's manifest names another archive (copied over it by
+// hand or by a broken tool): restore refuses that archive, so prune must
+// not keep it as the newest good one and delete the good ones below it.
+func TestPruneNewestManifestNamesAnother(t *testing.T) {
+	t.Parallel()
+	dumpDir := t.TempDir()
+	fakeDump(t, dumpDir, "shop", 20_000)
+	identity, recipient := keypair(t, false)
+	local := t.TempDir()
+	cfg := configFile(t, dumpDir, "gzip", "", ageRecipients(recipient), localTarget("local", local),
+		"[retention]\nkeep_last = 1\n")
+	env := func(now string) []string { return []string{"PGARCHIVE_CONFIG=" + cfg, "PGARCHIVE_TEST_NOW=" + now} }
+	for _, s := range []string{"20260301T011500Z", "20260302T011500Z", "20260303T011500Z"} {
+		mustRun(t, env(s), "push", "-d", "shop", "--allow-stale")
+	}
+	name := func(s string) string { return filepath.Join(local, "db1", "shop", "shop_"+s+".sql.gz.age") }
+	writeFile(t, filepath.Dir(name("x")), filepath.Base(name("20260303T011500Z"))+".json",
+		string(mustReadFile(t, name("20260302T011500Z")+".json")))
+
+	mustRun(t, env("20260304T011500Z"), "prune")
+	if _, err := os.Stat(name("20260302T011500Z") + ".json"); err != nil {
+		t.Fatalf("prune deleted the newest archive restore accepts: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "shop.sql.gz")
+	mustRun(t, env("20260304T011500Z"), "restore", "-d", "shop", "--at", "20260302T011500Z", "--identity", identity, "--output", out)
+	if got, want := mustReadFile(t, out), mustReadFile(t, filepath.Join(dumpDir, "shop.sql.gz")); string(got) != string(want) {
+		t.Error("restore after prune did not give the dump back")
+	}
+	record(t, "prune-newest-manifest-names-another", row{
+		Fault: "The newest archive's manifest replaced by another archive's (keep_last = 1)",
+		Did:   "prune counts that archive as incomplete (restore refuses it), keeps the newest one whose manifest vouches for it, deletes the older; exits 0",
+		Kept:  "the newest archive restore accepts, restored byte for byte; the archive with the foreign manifest until incomplete_grace",
+	})
+}
