@@ -686,6 +686,23 @@ in
       };
     };
 
+    globals = {
+      enable = lib.mkOption {
+        type = lib.types.bool;
+        default = true;
+        example = false;
+        description = ''
+          Whether to archive the cluster's roles (`pg_dumpall --globals-only`,
+          run by `pgarchive push --globals` as the `globals` archive) with
+          every backup run: `services.postgresqlBackup` dumps databases, not
+          roles, so a database restored onto a new host would lose its
+          owners and grants. The unit `pgarchive-globals.service` runs on
+          {option}`services.postgresqlBackup.startAt`; `pgarchive restore
+          --globals` recreates the roles.
+        '';
+      };
+    };
+
     verify = {
       enable = lib.mkEnableOption "a timer (`pgarchive-verify.timer`) that downloads a sample of the archives and checks them against their manifests; with {option}`services.pgarchive.drill.identityFile` set it also decrypts them and reads each dump to its end";
       startAt = lib.mkOption {
@@ -1203,6 +1220,33 @@ in
         });
         systemd.timers.pgarchive-prune = lib.mkIf cfg.prune.enable (
           mkTimer "pgarchive prune" cfg.prune.startAt
+        );
+
+        # The roles, once per backup run: a unit of its own, since one
+        # `push --globals` per dump unit would race for the same lock.
+        systemd.services.pgarchive-globals = lib.mkIf (cfg.globals.enable && !pgb.backupAll) (
+          lib.mkMerge [
+            (mkJobService {
+              description = "pgarchive: archive the cluster's roles (pg_dumpall --globals-only)";
+              args = [
+                "push"
+                "--globals"
+              ];
+              loadCredential = credentials.targets ++ credentials.encryption ++ credentials.healthcheck;
+              path = [ config.services.postgresql.package ];
+              # push takes its lock in dump_dir and writes to local targets.
+              readWritePaths = [ "-${toString pgb.location}" ] ++ lib.mapAttrsToList (_: t: "-${t.path}") (
+                lib.filterAttrs (_: t: t.type == "local" && lib.hasPrefix "/" t.path) cfg.targets
+              );
+            })
+            (lib.mkIf config.services.postgresql.enable {
+              wants = [ "postgresql.target" ];
+              after = [ "postgresql.target" ];
+            })
+          ]
+        );
+        systemd.timers.pgarchive-globals = lib.mkIf (cfg.globals.enable && !pgb.backupAll) (
+          mkTimer "pgarchive globals" pgb.startAt
         );
 
         systemd.services.pgarchive-verify = lib.mkIf cfg.verify.enable (mkJobService {

@@ -381,7 +381,7 @@ func credentialKind(id string) string {
 // no drill identity).
 func unitKinds(unit string) []string {
 	switch {
-	case strings.HasPrefix(unit, "postgresqlBackup"):
+	case strings.HasPrefix(unit, "postgresqlBackup"), unit == "pgarchive-globals":
 		return []string{"targets", "encryption", "healthcheck"}
 	case unit == "pgarchive-prune":
 		return []string{"targets", "healthcheck"}
@@ -674,5 +674,32 @@ func TestLockMountStall(t *testing.T) {
 	lock := cfg.Targets["backblaze"].ObjectLock
 	if lock == nil || lock.Mode != "COMPLIANCE" || lock.Days != 7 {
 		t.Errorf("targets.backblaze.object_lock = %+v, want COMPLIANCE for 7 days", lock)
+	}
+}
+
+// TestGlobalsUnit: the roles are archived once per backup run, by a unit of
+// their own on the dumps' schedule, with what push needs and nothing of
+// the drill's key; not with backupAll, whose dump holds the roles already.
+func TestGlobalsUnit(t *testing.T) {
+	ev := evaluate(t)
+	r := ev.Good["example"]
+	if r == nil {
+		t.Fatal("no good case example")
+	}
+	u, ok := r.Units["pgarchive-globals"]
+	if !ok {
+		t.Fatal("no pgarchive-globals unit")
+	}
+	exec := strings.Join(lines(u.Service, "ExecStart"), " ")
+	if !strings.Contains(exec, `"push" "--globals"`) || !strings.Contains(exec, r.ConfigFile.Path) {
+		t.Errorf("ExecStart = %q, want push --globals with the one config", exec)
+	}
+	for _, c := range lines(u.Service, "LoadCredential") {
+		if strings.HasPrefix(c, "drill.") || strings.HasPrefix(c, "notify.") {
+			t.Errorf("pgarchive-globals loads %q, which push does not read", c)
+		}
+	}
+	if got := lines(u.Service, "User"); !equal(got, []string{"postgres"}) {
+		t.Errorf("User = %q, want postgres", got)
 	}
 }
