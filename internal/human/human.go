@@ -1,5 +1,8 @@
-// Package human formats quantities for people: sizes in binary units, the
-// way every table, progress line and ping body of pgarchive writes them.
+// Package human formats quantities for people the way every table,
+// progress line and ping body of pgarchive writes them: sizes in binary
+// units (Bytes), points in time (Time, "2026-12-01 16:43:38Z"), ages
+// ("2 min ago", "3 days ago"), counts with their noun ("1 row", "2 rows"),
+// rates and time left.
 package human
 
 import "fmt"
