@@ -34,7 +34,8 @@ once. Each target gets the object, confirmed, and then its manifest; a target
 that fails or stalls does not stop the others. A dump that is not whole, or
 that changes while it is read, is stored nowhere. Only one push of a
 database runs at a time on a host. This is the ExecStartPost of
-postgresqlBackup-<database>.service.
+postgresqlBackup-<database>.service. Run by hand at a terminal, it shows
+the bytes read, the rate and the time left on stderr.
 
 --globals archives the cluster's roles and tablespaces instead: it runs
 pg_dumpall --globals-only itself (connecting as libpq's PG* variables say,
@@ -90,6 +91,9 @@ func runPush(ctx context.Context, opts pushOptions) error {
 	}
 	sd := newSDStatus()
 	what := "pushing " + opts.database
+	// By hand, at a terminal: the same progress as a line on stderr.
+	tl := terminalLine(what, 0)
+	defer tl.done()
 	push := job.Push
 	if opts.globals {
 		push = job.PushGlobals
@@ -101,8 +105,9 @@ func runPush(ctx context.Context, opts pushOptions) error {
 		AllowStale:  opts.allowStale,
 		Now:         opts.now,
 		ToolVersion: toolVersion(),
-		Progress:    func(n, total int64) { sd.progress(what, n, total) },
+		Progress:    func(n, total int64) { sd.progress(what, n, total); tl.of(n, total) },
 	})
+	tl.done()
 	if result != nil && result.Manifest != nil {
 		sd.set(fmt.Sprintf("pushed %s (%s): %d of %d targets ok", opts.database, human.Bytes(result.Manifest.Dump.Size),
 			len(result.Results)-len(result.Failed()), len(result.Results)))

@@ -66,23 +66,39 @@ func percent(n, total int64) int64 {
 }
 
 // terminalProgress wraps r so a progress line (bytes, percent of total,
-// rate) is redrawn on stderr while it is read, if stderr is a terminal;
-// otherwise r is returned as is. Call done once reading is over: it draws
-// the last state and ends the line. It is safe to call more than once.
+// rate, time left) is redrawn on stderr while it is read, if stderr is a
+// terminal; otherwise r is returned as is. Call done once reading is over:
+// it draws the last state, its rate measured up to the last byte read (not
+// diluted by what came after, such as building indexes), and ends the line.
+// It is safe to call more than once.
 //
-// restore uses it for the archive it reads; verify can do the same:
+// restore uses it for the archive it reads:
 //
-//	src, done := terminalProgress("verifying "+object, size, plain)
+//	src, done := terminalProgress("restoring "+file, size, plain)
 //	defer done()
 func terminalProgress(label string, total int64, r io.Reader) (io.Reader, func()) {
-	if !term.IsTerminal(int(os.Stderr.Fd())) {
+	p := terminalLine(label, total)
+	if p == nil {
 		return r, func() {}
 	}
-	p := newProgressLine(os.Stderr, label, total, time.Now)
 	return p.reader(r), p.done
 }
 
-// progressLine draws "label: 12.3 MiB / 45.0 MiB  27%  5.1 MiB/s".
+// terminalLine is a progress line on stderr when stderr is a terminal,
+// else nil: every method of a nil *progressLine does nothing. Callers that
+// learn of progress other than by reading (push's callback, verify's
+// archive after archive) call add or set.
+func terminalLine(label string, total int64) *progressLine {
+	if !stderrIsTerminal() {
+		return nil
+	}
+	return newProgressLine(os.Stderr, label, total, time.Now)
+}
+
+// stderrIsTerminal reports whether stderr is a terminal a person watches.
+func stderrIsTerminal() bool { return term.IsTerminal(int(os.Stderr.Fd())) }
+
+// progressLine draws "label: 12.3 MiB / 45.0 MiB  27%  5.1 MiB/s  2 min left".
 type progressLine struct {
 	w        io.Writer
 	label    string
@@ -93,12 +109,14 @@ type progressLine struct {
 	mu       sync.Mutex
 	n        int64
 	start    time.Time
+	last     time.Time // when n last grew
 	lastDraw time.Time
 	finished bool
 }
 
 func newProgressLine(w io.Writer, label string, total int64, now func() time.Time) *progressLine {
-	return &progressLine{w: w, label: label, total: total, now: now, interval: 200 * time.Millisecond, start: now()}
+	start := now()
+	return &progressLine{w: w, label: label, total: total, now: now, interval: 200 * time.Millisecond, start: start, last: start}
 }
 
 func (p *progressLine) reader(r io.Reader) io.Reader { return &progressLineReader{r: r, p: p} }
@@ -116,35 +134,75 @@ func (pr *progressLineReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// add counts n more bytes done.
 func (p *progressLine) add(n int64) {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.n += n
-	if now := p.now(); !p.finished && now.Sub(p.lastDraw) >= p.interval {
+	p.advance(p.n + n)
+}
+
+// set says n bytes are done in all.
+func (p *progressLine) set(n int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.advance(n)
+}
+
+// of says n of total bytes are done, as push's progress callback reports.
+func (p *progressLine) of(n, total int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total = total
+	p.advance(n)
+}
+
+func (p *progressLine) advance(n int64) {
+	now := p.now()
+	if n > p.n {
+		p.last = now
+	}
+	p.n = n
+	if !p.finished && now.Sub(p.lastDraw) >= p.interval {
 		p.lastDraw = now
 		p.draw(now)
 	}
 }
 
 func (p *progressLine) done() {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.finished {
 		return
 	}
 	p.finished = true
-	p.draw(p.now())
+	p.draw(p.last)
 	fmt.Fprint(p.w, "\n")
 }
 
-// draw rewrites the line: carriage return, text, erase to end of line.
+// draw rewrites the line as of now: carriage return, text, erase to end
+// of line.
 func (p *progressLine) draw(now time.Time) {
 	text := fmt.Sprintf("%s: %s", p.label, human.Bytes(p.n))
 	if p.total > 0 {
 		text += fmt.Sprintf(" / %s  %3d%%", human.Bytes(p.total), percent(p.n, p.total))
 	}
-	if secs := now.Sub(p.start).Seconds(); secs > 0 {
-		text += fmt.Sprintf("  %s/s", human.Bytes(int64(float64(p.n)/secs)))
+	if elapsed := now.Sub(p.start); elapsed > 0 {
+		text += "  " + human.Rate(p.n, elapsed)
+		if left := human.Left(p.n, p.total, elapsed); left != "" && !p.finished {
+			text += "  " + left
+		}
 	}
 	fmt.Fprintf(p.w, "\r%s\x1b[K", text)
 }

@@ -23,13 +23,16 @@ func TestProgressLine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The load goes on after the last byte (indexes, constraints): the
+	// final rate is the transfer's.
+	now = now.Add(time.Minute)
 	p.done()
 	p.done() // twice is harmless
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\r")[1:]
 	want := []string{
-		"restoring x: 1.0 MiB / 4.0 MiB   25%  1.0 MiB/s\x1b[K",
-		"restoring x: 2.0 MiB / 4.0 MiB   50%  1.0 MiB/s\x1b[K",
-		"restoring x: 3.0 MiB / 4.0 MiB   75%  1.0 MiB/s\x1b[K",
+		"restoring x: 1.0 MiB / 4.0 MiB   25%  1.0 MiB/s  3 s left\x1b[K",
+		"restoring x: 2.0 MiB / 4.0 MiB   50%  1.0 MiB/s  2 s left\x1b[K",
+		"restoring x: 3.0 MiB / 4.0 MiB   75%  1.0 MiB/s  1 s left\x1b[K",
 		"restoring x: 4.0 MiB / 4.0 MiB  100%  1.0 MiB/s\x1b[K",
 		"restoring x: 4.0 MiB / 4.0 MiB  100%  1.0 MiB/s\x1b[K",
 	}
@@ -38,6 +41,26 @@ func TestProgressLine(t *testing.T) {
 	}
 	if !strings.HasSuffix(out.String(), "\n") || strings.Count(out.String(), "\n") != 1 {
 		t.Errorf("done must end the line once: %q", out.String())
+	}
+}
+
+// A nil line (stderr is no terminal) takes every call and draws nothing.
+func TestProgressLineNil(t *testing.T) {
+	var p *progressLine
+	p.add(1)
+	p.set(2)
+	p.done()
+}
+
+// set moves the line to an absolute count, as push's callback reports.
+func TestProgressLineSet(t *testing.T) {
+	var out bytes.Buffer
+	now := time.Date(2026, 11, 21, 1, 0, 0, 0, time.UTC)
+	p := newProgressLine(&out, "pushing forge", 10<<20, func() time.Time { return now })
+	now = now.Add(2 * time.Second)
+	p.set(2 << 20)
+	if got := out.String(); got != "\rpushing forge: 2.0 MiB / 10.0 MiB   20%  1.0 MiB/s  8 s left\x1b[K" {
+		t.Errorf("got %q", got)
 	}
 }
 
