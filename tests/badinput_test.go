@@ -146,7 +146,7 @@ search_policy = ff
 	mustRun(t, env, "push", "--database", "forge")
 
 	rows := listJSON(t, env)
-	if len(rows) != 1 || !rows[0].Complete || rows[0].Target != "legacy" {
+	if len(rows) != 1 || !rows[0].complete() || rows[0].Target != "legacy" {
 		t.Fatalf("list: %+v", rows)
 	}
 	for _, upstream := range []string{a, b} {

@@ -118,7 +118,7 @@ func TestDrillBefore(t *testing.T) {
 	cfg := drillConfig(t, base, pg, t.TempDir())
 	env := drillEnv(pg, cfg, "PGARCHIVE_TEST_NOW=20261103T000000Z")
 	reps := drillJSON(t, mustRun(t, env, "drill", "--identity", identity, "--json", "--before", "2026-11-01 12:00"))
-	if len(reps) != 1 || reps[0].Archive != "db1/forge/forge_20261101T011500Z.sql.gz.age" || !reps[0].OK {
+	if len(reps) != 1 || reps[0].Object != "db1/forge/forge_20261101T011500Z.sql.gz.age" || !reps[0].OK {
 		t.Errorf("drill --before took %+v, want the first night's archive", reps)
 	}
 	r := pgarchive(t, env, "drill", "--identity", identity, "--before", "2026-10-01 00:00")

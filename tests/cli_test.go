@@ -79,19 +79,25 @@ func keypair(t *testing.T, pq bool) (identityFile, recipient string) {
 type listRow struct {
 	Database string `json:"database"`
 	Target   string `json:"target"`
-	Complete bool   `json:"complete"`
+	Status   string `json:"status"`
 	Object   string `json:"object"`
 	Size     int64  `json:"size"`
 }
 
+// complete reports whether the row's status is complete.
+func (r listRow) complete() bool { return r.Status == "complete" }
+
 func listJSON(t *testing.T, env []string, args ...string) []listRow {
 	t.Helper()
 	r := mustRun(t, env, append([]string{"list", "--json"}, args...)...)
-	var rows []listRow
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+	var doc struct {
+		Schema   int       `json:"schema"`
+		Archives []listRow `json:"archives"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Schema != 1 || doc.Archives == nil {
 		t.Fatalf("list --json: %v\n%s", err, r.stdout)
 	}
-	return rows
+	return doc.Archives
 }
 
 // toml quotes a string for a TOML basic string.

@@ -57,8 +57,8 @@ func TestFutureStampNeverLatest(t *testing.T) {
 		t.Fatalf("status: want exit 1: %s", r)
 	}
 	wantWarnings := []string{
-		"forge on local: archive " + future + " is stamped in the future (364d23h ahead; was a host clock wrong?), not counted as newest",
-		"forge on s3: archive " + future + " is stamped in the future (364d23h ahead; was a host clock wrong?), not counted as newest",
+		"forge on local: archive " + humanTime(t, future) + " is stamped in the future (364 days ahead; was a host clock wrong?), not counted as newest",
+		"forge on s3: archive " + humanTime(t, future) + " is stamped in the future (364 days ahead; was a host clock wrong?), not counted as newest",
 	}
 	if strings.Join(rep.Warnings, "\n") != strings.Join(wantWarnings, "\n") {
 		t.Errorf("status warnings:\n%s\nwant:\n%s", strings.Join(rep.Warnings, "\n"), strings.Join(wantWarnings, "\n"))
@@ -71,7 +71,7 @@ func TestFutureStampNeverLatest(t *testing.T) {
 		}
 	}
 	r = pgarchive(t, env, "status")
-	if line := errorLine(t, r); r.code != 1 || line != "pgarchive: error: status: 2 warning(s): "+strings.Join(wantWarnings, "; ") {
+	if line := errorLine(t, r); r.code != 1 || line != "pgarchive: error: status: 2 warnings: "+strings.Join(wantWarnings, "; ") {
 		t.Errorf("status, text: exit %d, error line %q", r.code, line)
 	}
 
@@ -95,7 +95,7 @@ func TestFutureStampNeverLatest(t *testing.T) {
 	// drill: the good archive.
 	cfg := drillConfig(t, base, pg, filepath.Join(t.TempDir(), "state"), "identity_file = "+toml(identity))
 	reps := drillJSON(t, mustRun(t, drillEnv(pg, cfg, "PGARCHIVE_TEST_NOW="+now), "drill", "--json"))
-	if len(reps) != 1 || reps[0].Archive != "db1/forge/forge_"+good+".sql.gz.age" || !reps[0].OK {
+	if len(reps) != 1 || reps[0].Object != "db1/forge/forge_"+good+".sql.gz.age" || !reps[0].OK {
 		t.Errorf("drill took %+v, want the good archive", reps)
 	}
 

@@ -38,8 +38,8 @@ func drillScratchDatabases(t *testing.T, pg *harness.Postgres) string {
 type drillReportJSON struct {
 	Database        string  `json:"database"`
 	Target          string  `json:"target"`
-	Archive         string  `json:"archive"`
-	Bytes           int64   `json:"bytes"`
+	Object          string  `json:"object"`
+	Size            int64   `json:"size"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	OK              bool    `json:"ok"`
 	Tables          []struct {
@@ -52,11 +52,14 @@ type drillReportJSON struct {
 
 func drillJSON(t *testing.T, r result) []drillReportJSON {
 	t.Helper()
-	var reps []drillReportJSON
-	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil {
-		t.Fatalf("drill --json: %v\n%s", err, r)
+	var doc struct {
+		Schema int               `json:"schema"`
+		Drills []drillReportJSON `json:"drills"`
 	}
-	return reps
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Schema != 1 || doc.Drills == nil {
+		t.Fatalf("drill --json: schema %d, %v\n%s", doc.Schema, err, r)
+	}
+	return doc.Drills
 }
 
 // drillRecord reads the drill record of db.
@@ -104,8 +107,7 @@ func TestDrillGoodAndCorrupt(t *testing.T) {
 	for _, want := range []string{
 		"drill of forge: passed",
 		"drill of ledger: passed",
-		"archive   db1/forge/forge_20260301T011500Z.sql.gz.age (2026-03-01T01:15:00Z, 0.4 days old)",
-		"target    local",
+		"target    local\n  time      2026-03-01 01:15:00Z (10 hours ago)\n  archive   db1/forge/forge_20260301T011500Z.sql.gz.age\n",
 		"tables    3 restored",
 		"shop.orders                              5000 rows",
 		"shop.customers                           2000 rows",
@@ -114,6 +116,12 @@ func TestDrillGoodAndCorrupt(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("report lacks %q:\n%s", want, r.stdout)
 		}
+	}
+	// Then one table of both drills, in the columns of every table.
+	if tail := tableLines(r.stdout); len(tail) < 3 || tail[len(tail)-3] != "DATABASE TARGET TIME AGE SIZE TABLES DURATION RESULT" ||
+		!strings.HasPrefix(tail[len(tail)-2], "forge local 2026-03-01 01:15:00Z 10 hours ago ") || !strings.HasSuffix(tail[len(tail)-2], " passed") ||
+		!strings.HasPrefix(tail[len(tail)-1], "ledger local 2026-03-01 01:15:00Z 10 hours ago ") {
+		t.Errorf("drill table:\n%s", r.stdout)
 	}
 	if s := drillScratchDatabases(t, pg); s != "" {
 		t.Errorf("scratch databases left: %s", s)
@@ -128,7 +136,7 @@ func TestDrillGoodAndCorrupt(t *testing.T) {
 	}
 
 	reps := drillJSON(t, mustRun(t, env, "drill", "--database", "ledger", "--json", "--identity", identity))
-	if len(reps) != 1 || !reps[0].OK || len(reps[0].Tables) != 3 || reps[0].Bytes == 0 || reps[0].DurationSeconds <= 0 || reps[0].Target != "local" {
+	if len(reps) != 1 || !reps[0].OK || len(reps[0].Tables) != 3 || reps[0].Size == 0 || reps[0].DurationSeconds <= 0 || reps[0].Target != "local" {
 		t.Errorf("drill --json: %+v", reps)
 	}
 
@@ -186,7 +194,7 @@ func TestDrillAge(t *testing.T) {
 	env := drillEnv(pg, cfg, "PGARCHIVE_TEST_NOW=20260301T120000Z")
 
 	reps := drillJSON(t, mustRun(t, env, "drill", "--identity", identity, "--age", "30", "--target", "local", "--json"))
-	if len(reps) != 1 || reps[0].Archive != "db1/forge/forge_20260130T011500Z.sql.zstd.age" || !reps[0].OK {
+	if len(reps) != 1 || reps[0].Object != "db1/forge/forge_20260130T011500Z.sql.zstd.age" || !reps[0].OK {
 		t.Errorf("--age 30 drilled %+v, want forge_20260130T011500Z", reps)
 	}
 	// A pg_dumpall archive ("all") cannot go into one scratch database:
@@ -195,7 +203,7 @@ func TestDrillAge(t *testing.T) {
 	mustRun(t, append(push, "PGARCHIVE_TEST_NOW=20260301T011500Z"), "push", "--database", "all", "--allow-stale")
 	r := mustRun(t, env, "drill", "--identity", identity, "--json")
 	reps = drillJSON(t, r)
-	if len(reps) != 1 || reps[0].Archive != "db1/forge/forge_20260301T011500Z.sql.zstd.age" {
+	if len(reps) != 1 || reps[0].Object != "db1/forge/forge_20260301T011500Z.sql.zstd.age" {
 		t.Errorf("--age 0 drilled %+v, want the newest of forge alone", reps)
 	}
 	if !strings.Contains(r.stderr, `skipping the pg_dumpall archives of "all"`) {

@@ -27,7 +27,7 @@ func TestStatusAllHostsFromTheStore(t *testing.T) {
 	prom := filepath.Join(t.TempDir(), "fleet.prom")
 	env := []string{"PGARCHIVE_TEST_NOW=20261120T120000Z", "HOME=" + t.TempDir()}
 	r := pgarchive(t, env, "status", "--remote", store, "--all-hosts", "--metrics-textfile", prom)
-	if r.code != 1 || !strings.Contains(r.stderr, "dead: forge on remote: newest archive is 19d10h old") {
+	if r.code != 1 || !strings.Contains(r.stderr, "dead: forge on remote: newest archive is 19 days old") {
 		t.Errorf("a dead host must fail status: %s", r)
 	}
 	if !strings.Contains(r.stdout, "alive") || !strings.Contains(r.stdout, "dead") {

@@ -92,7 +92,7 @@ func TestHealthcheckUnreachableDoesNotFailPush(t *testing.T) {
 	if strings.Contains(r.stderr, "tk_secret_token") {
 		t.Errorf("the ping URL's token is in the log:\n%s", r.stderr)
 	}
-	if rows := listJSON(t, []string{"PGARCHIVE_CONFIG=" + cfg}); len(rows) != 1 || !rows[0].Complete {
+	if rows := listJSON(t, []string{"PGARCHIVE_CONFIG=" + cfg}); len(rows) != 1 || !rows[0].complete() {
 		t.Errorf("archive not stored: %+v", rows)
 	}
 }

@@ -110,11 +110,13 @@ type lockListRow struct {
 func lockList(t *testing.T, env []string, args ...string) []lockListRow {
 	t.Helper()
 	r := mustRun(t, env, append([]string{"list", "--json"}, args...)...)
-	var rows []lockListRow
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+	var doc struct {
+		Archives []lockListRow `json:"archives"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Archives == nil {
 		t.Fatalf("list --json: %v\n%s", err, r.stdout)
 	}
-	return rows
+	return doc.Archives
 }
 
 func lockGet(t *testing.T, c *s3.Client, key string) []byte {
@@ -199,7 +201,7 @@ func TestObjectLockPushDeleteRestore(t *testing.T) {
 		st.Databases[0].Targets[0].Lock == nil || !st.Databases[0].Targets[0].Lock.Until.Equal(rows[0].Lock.Until) {
 		t.Errorf("status --json does not show the newest archive's lock: %+v (%v)", st, err)
 	}
-	if text := mustRun(t, env, "status").stdout; !strings.Contains(text, "ok, locked until "+rows[0].Lock.Until.Format(time.RFC3339)) {
+	if text := mustRun(t, env, "status").stdout; !strings.Contains(text, "ok, locked until "+rows[0].Lock.Until.UTC().Format("2006-01-02 15:04:05Z")) {
 		t.Errorf("status table does not show the lock:\n%s", text)
 	}
 

@@ -16,11 +16,9 @@ import (
 
 // orphanListRow is a row of list --json with the fields of its status.
 type orphanListRow struct {
-	Target   string `json:"target"`
-	Object   string `json:"object"`
-	Complete bool   `json:"complete"`
-	Missing  bool   `json:"missing"`
-	Status   string `json:"status"`
+	Target string `json:"target"`
+	Object string `json:"object"`
+	Status string `json:"status"`
 }
 
 // Issue 8, item 6: verify that matches nothing has checked nothing, and
@@ -53,10 +51,18 @@ func TestVerifyNothingMatched(t *testing.T) {
 			t.Errorf("verify %s: exit %d, %q, stdout %q", strings.Join(tt.args, " "), r.code, line, r.stdout)
 		}
 	}
+	// list and status say the same of a host with nothing there.
+	const nothing = `no archives of host "nosuchhost" on any target (targets hold hosts: db1)`
+	if r := mustRun(t, env, "list", "--host", "nosuchhost"); !strings.Contains(r.stderr, nothing) || tableLines(r.stdout)[0] != "DATABASE TARGET TIME SIZE STATUS" || len(tableLines(r.stdout)) != 1 {
+		t.Errorf("list --host nosuchhost: %s", r)
+	}
+	if r := pgarchive(t, env, "status", "--host", "nosuchhost"); r.code != 1 || errorLine(t, r) != "pgarchive: error: status: 1 warning: "+nothing {
+		t.Errorf("status --host nosuchhost: %s", r)
+	}
 	if rows := verifyJSON(t, pgarchive(t, env, "verify", "--host", "nosuchhost", "--json")); len(rows) != 0 {
 		t.Errorf("verify --json of nothing: %+v", rows)
 	}
-	if r := mustRun(t, env, "verify"); !strings.Contains(r.stdout, "verified 2 archive(s), 0 bad") {
+	if r := mustRun(t, env, "verify"); !strings.Contains(r.stdout, "verified 2 archives, 0 bad") {
 		t.Errorf("verify of what is there: %s", r)
 	}
 }
@@ -85,13 +91,7 @@ func TestObjectDeletedUnderManifest(t *testing.T) {
 
 	// list, text: its own status; exit 0 (list shows, it does not judge).
 	r := mustRun(t, env, "list")
-	var row string
-	for _, l := range strings.Split(r.stdout, "\n") {
-		if strings.Contains(l, "20260303T011500Z") && strings.Contains(l, " s3 ") {
-			row = strings.Join(strings.Fields(l), " ")
-		}
-	}
-	if row != "forge 20260303T011500Z - s3 missing: manifest without object" {
+	if row := tableRow(t, r.stdout, "forge s3 2026-03-03 01:15:00Z"); row != "forge s3 2026-03-03 01:15:00Z - missing: manifest without object" {
 		t.Errorf("list row %q:\n%s", row, r.stdout)
 	}
 	if strings.Count(r.stdout, " complete\n") != 5 {
@@ -99,46 +99,51 @@ func TestObjectDeletedUnderManifest(t *testing.T) {
 	}
 
 	// list --json: a field of its own.
-	var rows []orphanListRow
-	if err := json.Unmarshal([]byte(mustRun(t, env, "list", "--json").stdout), &rows); err != nil {
+	var doc struct {
+		Archives []orphanListRow `json:"archives"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, env, "list", "--json").stdout), &doc); err != nil {
 		t.Fatal(err)
 	}
+	rows := doc.Archives
 	var missing []orphanListRow
 	for _, r := range rows {
-		if r.Missing || r.Status != "complete" {
+		if r.Status != "complete" {
 			missing = append(missing, r)
 		}
 	}
-	if len(rows) != 6 || len(missing) != 1 || missing[0] != (orphanListRow{Target: "s3", Object: gone, Missing: true, Status: "missing"}) {
+	if len(rows) != 6 || len(missing) != 1 || missing[0] != (orphanListRow{Target: "s3", Object: gone, Status: "missing"}) {
 		t.Errorf("list --json: %+v", rows)
 	}
 
 	// verify: bad, named, exit 1; with --sample too, since it costs nothing.
 	const bad = "manifest without object: the object is gone, nothing to restore"
 	r = pgarchive(t, env, "verify")
-	if line := errorLine(t, r); r.code != 1 || line != "pgarchive: error: verify: 1 of 6 archive(s) bad: "+gone+" on s3: "+bad {
+	if line := errorLine(t, r); r.code != 1 || line != "pgarchive: error: verify: 1 of 6 archives bad: "+gone+" on s3" {
 		t.Errorf("verify: exit %d, %q", r.code, line)
 	}
-	if !strings.Contains(r.stdout, "BAD  s3  "+gone+"  "+bad+"\n") || !strings.Contains(r.stdout, "verified 6 archive(s), 1 bad") {
+	if row := tableRow(t, r.stdout, "forge s3 2026-03-03 01:15:00Z"); row != "forge s3 2026-03-03 01:15:00Z - listing BAD: "+bad || !strings.Contains(r.stdout, "verified 6 archives, 1 bad") {
 		t.Errorf("verify, stdout:\n%s", r.stdout)
 	}
 	r = pgarchive(t, env, "verify", "--sample", "1", "--json")
 	vrows := verifyJSON(t, r)
-	if r.code != 1 || !slices.ContainsFunc(vrows, func(v verifyRowJSON) bool { return v.Object == gone && v.Target == "s3" && !v.OK && v.Error == bad }) {
+	if r.code != 1 || !slices.ContainsFunc(vrows, func(v verifyRowJSON) bool {
+		return v.Object == gone && v.Target == "s3" && v.Status == "missing" && !v.OK && v.Error == bad
+	}) {
 		t.Errorf("verify --sample 1 --json: %s", r)
 	}
 
 	// status: a warning of its own (and s3 now lags local).
 	rep, r := statusJSON(t, env)
 	want := []string{
-		"forge on s3: lags local: newest is 20260302T011500Z, local has 20260303T011500Z",
-		"forge on s3: archive 20260303T011500Z: manifest without object (forge_20260303T011500Z.sql.gz.age is gone)",
+		"forge on s3: lags local: newest is 2026-03-02 01:15:00Z, local has 2026-03-03 01:15:00Z",
+		"forge on s3: archive 2026-03-03 01:15:00Z: manifest without object (forge_20260303T011500Z.sql.gz.age is gone)",
 	}
 	if r.code != 1 || !slices.Equal(rep.Warnings, want) {
 		t.Errorf("status: exit %d, warnings %q, want %q", r.code, rep.Warnings, want)
 	}
 	r = pgarchive(t, env, "status")
-	if line := errorLine(t, r); r.code != 1 || line != "pgarchive: error: status: 2 warning(s): "+strings.Join(want, "; ") {
+	if line := errorLine(t, r); r.code != 1 || line != "pgarchive: error: status: 2 warnings: "+strings.Join(want, "; ") {
 		t.Errorf("status, text: exit %d, %q", r.code, line)
 	}
 
@@ -156,7 +161,7 @@ func TestObjectDeletedUnderManifest(t *testing.T) {
 	// drill on s3: the newest archive still there.
 	cfg := drillConfig(t, base, pg, filepath.Join(t.TempDir(), "state"), "identity_file = "+toml(identity))
 	reps := drillJSON(t, mustRun(t, drillEnv(pg, cfg, "PGARCHIVE_TEST_NOW=20260303T021500Z"), "drill", "--target", "s3", "--json"))
-	if len(reps) != 1 || reps[0].Archive != "db1/forge/forge_20260302T011500Z.sql.gz.age" || !reps[0].OK {
+	if len(reps) != 1 || reps[0].Object != "db1/forge/forge_20260302T011500Z.sql.gz.age" || !reps[0].OK {
 		t.Errorf("drill on s3 took %+v", reps)
 	}
 

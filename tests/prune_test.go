@@ -51,7 +51,7 @@ type pruneRowJSON struct {
 	Target   string   `json:"target"`
 	Database string   `json:"database"`
 	Object   string   `json:"object"`
-	Complete bool     `json:"complete"`
+	Status   string   `json:"status"`
 	Action   string   `json:"action"`
 	Reasons  []string `json:"reasons"`
 	Error    string   `json:"error"`
@@ -59,11 +59,14 @@ type pruneRowJSON struct {
 
 func pruneJSON(t *testing.T, r result) []pruneRowJSON {
 	t.Helper()
-	var rows []pruneRowJSON
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
-		t.Fatalf("prune --json: %v\n%s", err, r)
+	var doc struct {
+		Schema   int            `json:"schema"`
+		Archives []pruneRowJSON `json:"archives"`
 	}
-	return rows
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Schema != 1 || doc.Archives == nil {
+		t.Fatalf("prune --json: schema %d, %v\n%s", doc.Schema, err, r)
+	}
+	return doc.Archives
 }
 
 // pruneArchives returns the stamps of the archives of db in a local
@@ -172,16 +175,20 @@ func TestPruneGFSSixtyDays(t *testing.T) {
 			}
 		}
 		text := squeeze(mustRun(t, append(env, now...), "prune", "--dry-run", "--target", "local").stdout)
-		for _, want := range []string{
-			"local forge 20260301T011500Z complete keep daily 2026-03-01, weekly 2026-W09, monthly 2026-03, newest complete",
-			"local forge 20260222T011500Z complete keep weekly 2026-W08",
-			"local forge 20260131T011500Z complete keep monthly 2026-01",
-			"local forge 20260221T011500Z complete delete not kept by policy",
-			"dry run: nothing was deleted",
+		for stamp, want := range map[string]string{
+			"20260301T011500Z": " complete keep daily 2026-03-01, weekly 2026-W09, monthly 2026-03, newest complete",
+			"20260222T011500Z": " complete keep weekly 2026-W08",
+			"20260131T011500Z": " complete keep monthly 2026-01",
+			"20260221T011500Z": " complete delete not kept by policy",
 		} {
-			if !strings.Contains(text, want) {
-				t.Errorf("dry run output lacks %q:\n%s", want, text)
+			if row := tableRow(t, text, "forge local "+humanTime(t, stamp)+" "); !strings.HasSuffix(row, want) {
+				t.Errorf("dry run row %q does not end in %q", row, want)
 			}
+		}
+		// One header, every table's columns, newest first.
+		if lines := tableLines(text); lines[0] != "DATABASE TARGET TIME SIZE STATUS ACTION WHY" ||
+			!strings.HasPrefix(lines[1], "forge local 2026-03-01 01:15:00Z ") || lines[len(lines)-1] != "dry run: nothing was deleted" {
+			t.Errorf("dry run table:\n%s", text)
 		}
 		if !equalSnapshots(snapshot(t, local), before) || !slices.Equal(s3.Keys(t, ""), s3Before) {
 			t.Error("the dry run changed a target")
@@ -254,7 +261,7 @@ func TestPruneGFSSixtyDays(t *testing.T) {
 		}
 		// An hour old: an upload that may still be running.
 		r := mustRun(t, append(lenv, "PGARCHIVE_TEST_NOW=20260308T120000Z"), "prune")
-		if !strings.Contains(squeeze(r.stdout), "20260308T110000Z incomplete keep incomplete, within grace") {
+		if row := tableRow(t, r.stdout, "forge local 2026-03-08 11:00:00Z "); !strings.HasSuffix(row, " incomplete keep incomplete, within grace") {
 			t.Errorf("young incomplete archive:\n%s", r.stdout)
 		}
 		objects, _ := pruneArchives(t, local, "forge")
@@ -268,7 +275,7 @@ func TestPruneGFSSixtyDays(t *testing.T) {
 		}
 		// Past the grace period: removed, and nothing else.
 		r = mustRun(t, append(lenv, "PGARCHIVE_TEST_NOW=20260309T110001Z"), "prune")
-		if !strings.Contains(squeeze(r.stdout), "20260308T110000Z incomplete deleted incomplete, older than grace") {
+		if row := tableRow(t, r.stdout, "forge local 2026-03-08 11:00:00Z "); !strings.HasSuffix(row, " incomplete deleted incomplete, older than grace") {
 			t.Errorf("old incomplete archive:\n%s", r.stdout)
 		}
 		objects, complete := pruneArchives(t, local, "forge")

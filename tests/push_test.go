@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -115,7 +116,7 @@ func TestPushToLocalS3AndSFTP(t *testing.T) {
 	}
 	targets := map[string]listRow{}
 	for _, r := range rows {
-		if !r.Complete || r.Database != "forge" {
+		if !r.complete() || r.Database != "forge" {
 			t.Errorf("row %+v: want a complete archive of forge", r)
 		}
 		targets[r.Target] = r
@@ -188,11 +189,28 @@ func TestTargetDownFailsOnlyThatTarget(t *testing.T) {
 	if all.code != 1 || !strings.Contains(all.stderr, "offsite") {
 		t.Errorf("list with a target down: %s", all)
 	}
-	if strings.Count(all.stdout, `"complete": true`) != 1 || strings.Contains(all.stdout, `"target": "offsite"`) {
-		t.Errorf("list shows:\n%s", all.stdout)
+	var doc struct {
+		Archives   []listRow `json:"archives"`
+		Unreadable []struct {
+			Target string `json:"target"`
+			Error  string `json:"error"`
+		} `json:"unreadable"`
+	}
+	err := json.Unmarshal([]byte(all.stdout), &doc)
+	complete := 0
+	for _, a := range doc.Archives {
+		if a.complete() {
+			complete++
+		}
+		if a.Target == "offsite" {
+			t.Errorf("an archive of the dead target: %+v", a)
+		}
+	}
+	if err != nil || complete != 1 || len(doc.Unreadable) != 1 || doc.Unreadable[0].Target != "offsite" || doc.Unreadable[0].Error == "" {
+		t.Errorf("list shows (%v):\n%s", err, all.stdout)
 	}
 	lr := mustRun(t, env, "list", "--target", "local", "--json")
-	if !strings.Contains(lr.stdout, `"complete": true`) {
+	if !strings.Contains(lr.stdout, `"status": "complete"`) {
 		t.Errorf("local target does not hold a complete archive:\n%s", lr.stdout)
 	}
 	// The local copy restores.

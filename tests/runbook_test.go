@@ -352,8 +352,10 @@ ALTER DATABASE shop SET random_page_cost = 1.5;`)
 		if !strings.Contains(r.stdout, "HOST") || !strings.Contains(r.stdout, "pg1") {
 			t.Errorf("list --remote did not show the hosts:\n%s", r.stdout)
 		}
-		if strings.Contains(r.stdout, "20261103T011500Z") && !strings.Contains(r.stdout, "incomplete") {
-			t.Errorf("the unfinished upload is not marked incomplete:\n%s", r.stdout)
+		for _, row := range tableRowsWith(r.stdout, " 2026-11-03 01:15:00Z ") {
+			if !strings.HasSuffix(row, " incomplete") {
+				t.Errorf("the unfinished upload is not marked incomplete: %q\n%s", row, r.stdout)
+			}
 		}
 		expectEqual(t, "forge", laptop.Fingerprint(t, "forge"), fps[day2]["forge"])
 		expectEqual(t, "roles", roles(t, laptop), rolesDay2)

@@ -83,7 +83,7 @@ func TestSilentTargetsDropOut(t *testing.T) {
 		t.Errorf("push took %v with a 3s target timeout", took)
 	}
 	lr := mustRun(t, env, "list", "--target", "local", "--json")
-	if !strings.Contains(lr.stdout, `"complete": true`) {
+	if !strings.Contains(lr.stdout, `"status": "complete"`) {
 		t.Errorf("the local target holds no complete archive:\n%s", lr.stdout)
 	}
 	for _, secret := range []string{"secretexample", "hunter2"} {

@@ -8,25 +8,30 @@ import (
 
 // statusReport is the part of `status --json` the tests read.
 type statusReport struct {
-	Host      string   `json:"host"`
-	MaxAge    string   `json:"max_age"`
-	Warnings  []string `json:"warnings"`
-	Databases []struct {
+	Schema        int      `json:"schema"`
+	Host          string   `json:"host"`
+	MaxAgeSeconds float64  `json:"max_age_seconds"`
+	Warnings      []string `json:"warnings"`
+	Databases     []struct {
 		Database string `json:"database"`
 		Targets  []struct {
 			Target     string   `json:"target"`
-			Newest     *string  `json:"newest"`
+			Newest     *string  `json:"time"`
 			AgeSeconds float64  `json:"age_seconds"`
 			Warnings   []string `json:"warnings"`
 		} `json:"targets"`
 	} `json:"databases"`
+	Unreadable []struct {
+		Target string `json:"target"`
+		Error  string `json:"error"`
+	} `json:"unreadable"`
 }
 
 func statusJSON(t *testing.T, env []string) (statusReport, result) {
 	t.Helper()
 	r := pgarchive(t, env, "status", "--json")
 	var rep statusReport
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Schema != 1 || rep.Unreadable == nil {
 		t.Fatalf("status --json: %v\n%s", err, r)
 	}
 	return rep, r
@@ -63,7 +68,8 @@ func TestStatusFreshStaleLagging(t *testing.T) {
 		}
 	}
 	text := mustRun(t, at(good, "20261121T021500Z"), "status").stdout
-	if !strings.Contains(text, "DATABASE") || strings.Count(text, " ok\n") != 4 || !strings.Contains(text, "1h0m") {
+	if tableLines(text)[0] != "DATABASE TARGET TIME AGE STATUS" || strings.Count(text, " ok\n") != 4 ||
+		len(tableRowsWith(text, " 2026-11-21 01:15:00Z 1 hour ago ok")) != 4 || !strings.HasPrefix(tableLines(text)[1], "forge local ") {
 		t.Errorf("fresh, text:\n%s", text)
 	}
 
@@ -73,17 +79,17 @@ func TestStatusFreshStaleLagging(t *testing.T) {
 		t.Fatalf("stale: want exit 1 and 4 warnings: %s", r)
 	}
 	for _, w := range rep.Warnings {
-		if !strings.Contains(w, "newest archive is 1d6h old, more than max_age 25h0m0s") {
+		if !strings.Contains(w, "newest archive is 30 hours old, more than max_age 25 hours") {
 			t.Errorf("stale warning: %q", w)
 		}
 	}
-	if !strings.Contains(r.stderr, "pgarchive: error: status: 4 warning(s)") {
+	if !strings.Contains(r.stderr, "pgarchive: error: status: 4 warnings: ") {
 		t.Errorf("stale: stderr\n%s", r.stderr)
 	}
 
 	// A shorter max_age from the config applies.
 	short := configFile(t, dumpDir, "gzip", ageRecipients(recipient), local, localTarget("nas", nasDir), "[status]\nmax_age = \"30m\"\n")
-	if rep, r := statusJSON(t, at(short, "20261121T021500Z")); r.code != 1 || rep.MaxAge != "30m0s" || len(rep.Warnings) != 4 {
+	if rep, r := statusJSON(t, at(short, "20261121T021500Z")); r.code != 1 || rep.MaxAgeSeconds != 1800 || len(rep.Warnings) != 4 {
 		t.Errorf("max_age 30m: %s", r)
 	}
 
@@ -95,7 +101,7 @@ func TestStatusFreshStaleLagging(t *testing.T) {
 	mustRun(t, at(good, "20261122T011500Z"), "push", "--database", "matrix", "--allow-stale")
 	rep, r = statusJSON(t, at(good, "20261122T021500Z"))
 	if r.code != 1 || len(rep.Warnings) != 1 ||
-		rep.Warnings[0] != "forge on nas: lags local: newest is 20261121T011500Z, local has 20261122T011500Z" {
+		rep.Warnings[0] != "forge on nas: lags local: newest is 2026-11-21 01:15:00Z, local has 2026-11-22 01:15:00Z" {
 		t.Fatalf("lagging: %s", r)
 	}
 	text = pgarchive(t, at(good, "20261122T021500Z"), "status").stdout
@@ -105,7 +111,8 @@ func TestStatusFreshStaleLagging(t *testing.T) {
 
 	// A target that cannot be read is a warning of its own.
 	nasGone := configFile(t, dumpDir, "gzip", ageRecipients(recipient), local, deadSFTPTarget(t, "nas", ""))
-	if _, r := statusJSON(t, at(nasGone, "20261122T021500Z")); r.code != 1 || !strings.Contains(r.stderr, "target nas could not be listed") {
+	if rep, r := statusJSON(t, at(nasGone, "20261122T021500Z")); r.code != 1 || !strings.Contains(r.stderr, "target nas could not be listed") ||
+		len(rep.Unreadable) != 1 || rep.Unreadable[0].Target != "nas" || rep.Unreadable[0].Error == "" {
 		t.Errorf("unreadable target: %s", r)
 	}
 }
@@ -115,7 +122,7 @@ func TestStatusNothingStored(t *testing.T) {
 	_, recipient := keypair(t, false)
 	cfg := configFile(t, t.TempDir(), "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()))
 	r := pgarchive(t, []string{"PGARCHIVE_CONFIG=" + cfg}, "status")
-	if r.code != 1 || !strings.Contains(r.stderr, `no archive of host "db1" on any target`) {
+	if r.code != 1 || errorLine(t, r) != `pgarchive: error: status: 1 warning: no archives of host "db1" on any target (the targets hold no archives at all)` {
 		t.Errorf("%s", r)
 	}
 }

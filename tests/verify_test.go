@@ -17,20 +17,26 @@ import (
 )
 
 type verifyRowJSON struct {
-	Target  string `json:"target"`
-	Object  string `json:"object"`
-	Checked string `json:"checked"`
-	OK      bool   `json:"ok"`
-	Error   string `json:"error"`
+	Database string `json:"database"`
+	Target   string `json:"target"`
+	Object   string `json:"object"`
+	Status   string `json:"status"`
+	Checked  string `json:"checked"`
+	OK       bool   `json:"ok"`
+	Error    string `json:"error"`
 }
 
+// verifyJSON returns the archives of verify --json (docs/json.md).
 func verifyJSON(t *testing.T, r result) []verifyRowJSON {
 	t.Helper()
-	var rows []verifyRowJSON
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
-		t.Fatalf("verify --json: %v\n%s", err, r)
+	var doc struct {
+		Schema   int             `json:"schema"`
+		Archives []verifyRowJSON `json:"archives"`
 	}
-	return rows
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Schema != 1 || doc.Archives == nil {
+		t.Fatalf("verify --json: schema %d, %v\n%s", doc.Schema, err, r)
+	}
+	return doc.Archives
 }
 
 // verifyObject is the path of the archive of db at stamp in a local target.
@@ -85,10 +91,13 @@ func TestVerifyFindsDamage(t *testing.T) {
 
 	t.Run("good archives pass with and without a key", func(t *testing.T) {
 		r := mustRun(t, env, "verify")
-		if n := len(grepLines(r.stdout, "ok   local  db1/")); n != 6 {
+		if lines := tableLines(r.stdout); len(lines) != 8 || lines[0] != "DATABASE TARGET TIME SIZE CHECKED RESULT" {
+			t.Errorf("want a header, 6 rows and the summary:\n%s", r.stdout)
+		}
+		if n := len(tableRowsWith(r.stdout, " ciphertext ok")); n != 6 || len(tableRowsWith(r.stdout, " local ")) != 6 {
 			t.Errorf("want 6 good archives:\n%s", r.stdout)
 		}
-		if !strings.Contains(r.stdout, "verified 6 archive(s), 0 bad (ciphertext only: no identity given)") {
+		if !strings.Contains(r.stdout, "verified 6 archives, 0 bad (ciphertext only: no identity given)") {
 			t.Errorf("summary:\n%s", r.stdout)
 		}
 		rows := verifyJSON(t, mustRun(t, env, "verify", "--identity", identity, "--json"))
@@ -103,7 +112,7 @@ func TestVerifyFindsDamage(t *testing.T) {
 		// The key may come from [drill] identity_file too.
 		withKey := pruneConfigWith(t, cfg, "", "[drill]\nidentity_file = "+toml(identity)+"\n")
 		r = mustRun(t, append(env, "PGARCHIVE_CONFIG="+withKey), "verify", "--database", "ledger")
-		if !strings.Contains(r.stdout, "(ciphertext, plaintext, dump)") || !strings.Contains(r.stdout, "verified 1 archive(s), 0 bad (decrypted and read to the end)") {
+		if len(tableRowsWith(r.stdout, "ledger local 2026-03-01 01:15:00Z")) != 1 || !strings.HasSuffix(tableRow(t, r.stdout, "ledger local"), " ciphertext, plaintext, dump ok") || !strings.Contains(r.stdout, "verified 1 archive, 0 bad (decrypted and read to the end)") {
 			t.Errorf("verify with [drill] identity_file:\n%s", r.stdout)
 		}
 	})
@@ -114,8 +123,14 @@ func TestVerifyFindsDamage(t *testing.T) {
 			t.Fatalf("want exit 1: %s", r)
 		}
 		line := verifyErrorLine(t, r)
-		if strings.Count(line, "no identity matches this archive") != 6 || !strings.Contains(line, "6 of 6 archive(s) bad") {
+		if strings.Count(line, " on local") != 6 || !strings.Contains(line, "6 of 6 archives bad: ") {
 			t.Errorf("error line: %s", line)
+		}
+		if n := len(tableRowsWith(r.stdout, "BAD: no identity matches this archive")); n != 6 {
+			t.Errorf("%d rows say the key does not match, want 6:\n%s", n, r.stdout)
+		}
+		if strings.Contains(r.stderr, "bad archive") {
+			t.Errorf("each bad archive is said twice, row and log line:\n%s", r.stderr)
 		}
 	})
 
@@ -146,20 +161,25 @@ func TestVerifyFindsDamage(t *testing.T) {
 		}
 		line := verifyErrorLine(t, r)
 		for _, want := range []string{
-			name(flipped) + " on local: ciphertext SHA-256 is ",
-			name(truncated) + " on local: ciphertext is ",
-			name(wrongCipher) + " on local: ciphertext SHA-256 is ",
-			"3 of 6 archive(s) bad",
+			name(flipped) + " on local",
+			name(truncated) + " on local",
+			name(wrongCipher) + " on local",
+			"3 of 6 archives bad: ",
 		} {
 			if !strings.Contains(line, want) {
 				t.Errorf("error line lacks %q:\n%s", want, line)
 			}
 		}
+		for i, want := range []string{"BAD: ciphertext SHA-256 is ", "BAD: ciphertext is ", "BAD: ciphertext SHA-256 is "} {
+			if row := tableRow(t, r.stdout, "forge local "+humanTime(t, stamps[i])); !strings.Contains(row, want) {
+				t.Errorf("row %q lacks %q", row, want)
+			}
+		}
 		if strings.Contains(line, name(wrongPlain)) {
 			t.Errorf("the plaintext digest was judged without a key:\n%s", line)
 		}
-		if c := strings.Count(r.stdout, "BAD  local  "); c != 3 {
-			t.Errorf("%d BAD lines, want 3:\n%s", c, r.stdout)
+		if c := len(tableRowsWith(r.stdout, " BAD: ")); c != 3 {
+			t.Errorf("%d BAD rows, want 3:\n%s", c, r.stdout)
 		}
 	})
 
@@ -170,14 +190,19 @@ func TestVerifyFindsDamage(t *testing.T) {
 		}
 		line := verifyErrorLine(t, r)
 		for _, want := range []string{
-			name(flipped) + " on local: ",
-			name(truncated) + " on local: ",
-			name(wrongCipher) + " on local: ciphertext SHA-256 is ",
-			name(wrongPlain) + " on local: plaintext SHA-256 is ",
-			"4 of 6 archive(s) bad",
+			name(flipped) + " on local",
+			name(truncated) + " on local",
+			name(wrongCipher) + " on local",
+			name(wrongPlain) + " on local",
+			"4 of 6 archives bad: ",
 		} {
 			if !strings.Contains(line, want) {
 				t.Errorf("error line lacks %q:\n%s", want, line)
+			}
+		}
+		for i, want := range []string{" BAD: ", " BAD: ", "BAD: ciphertext SHA-256 is ", "BAD: plaintext SHA-256 is "} {
+			if row := tableRow(t, r.stdout, "forge local "+humanTime(t, stamps[i])); !strings.Contains(row, want) {
+				t.Errorf("row %q lacks %q", row, want)
 			}
 		}
 		rows := verifyJSON(t, pgarchive(t, env, "verify", "--identity", identity, "--json", "--database", "forge"))
@@ -259,7 +284,7 @@ func TestVerifyReadsDumpsToTheEnd(t *testing.T) {
 
 	// The stored bytes are what was pushed: without a key all is well.
 	r := mustRun(t, env, "verify")
-	if !strings.Contains(r.stdout, "verified 4 archive(s), 0 bad") {
+	if !strings.Contains(r.stdout, "verified 4 archives, 0 bad") {
 		t.Errorf("verify without a key:\n%s", r.stdout)
 	}
 	r = pgarchive(t, env, "verify", "--identity", identity)
@@ -268,17 +293,22 @@ func TestVerifyReadsDumpsToTheEnd(t *testing.T) {
 	}
 	line := verifyErrorLine(t, r)
 	for _, want := range []string{
-		"2 of 4 archive(s) bad",
-		`forge_20260301T010000Z.sql.gz.age on local: dump is incomplete: no "-- PostgreSQL database dump complete" line at its end`,
-		"forge_20260302T010000Z.sql.gz.age on local: pg_restore cannot read the dump",
+		"2 of 4 archives bad: ",
+		"forge_20260301T010000Z.sql.gz.age on local",
+		"forge_20260302T010000Z.sql.gz.age on local",
 	} {
 		if !strings.Contains(line, want) {
 			t.Errorf("error line lacks %q:\n%s", want, line)
 		}
 	}
-	for _, good := range []string{"forge_20260303T010000Z.sql.gz.age", "forge_20260304T010000Z.sql.zstd.age"} {
-		if !strings.Contains(r.stdout, "ok   local  db1/forge/"+good) {
-			t.Errorf("%s not reported good:\n%s", good, r.stdout)
+	for stamp, want := range map[string]string{
+		"20260301T010000Z": `BAD: dump is incomplete: no "-- PostgreSQL database dump complete" line at its end`,
+		"20260302T010000Z": "BAD: pg_restore cannot read the dump",
+		"20260303T010000Z": "ciphertext, plaintext, dump ok",
+		"20260304T010000Z": "ciphertext, plaintext, dump ok",
+	} {
+		if row := tableRow(t, r.stdout, "forge local "+humanTime(t, stamp)); !strings.Contains(row, want) {
+			t.Errorf("row %q lacks %q", row, want)
 		}
 	}
 }

@@ -247,7 +247,7 @@ func TestStalledTargetIsDropped(t *testing.T) {
 	t.Logf("push with a stalled target took %s", took.Round(time.Millisecond))
 	// The frozen proxy still holds the offsite target: ask the local one.
 	rows := listJSON(t, env, "--target", "local")
-	if len(rows) != 1 || !rows[0].Complete {
+	if len(rows) != 1 || !rows[0].complete() {
 		t.Fatalf("local target holds %+v, want one complete archive", rows)
 	}
 	mustRun(t, env, "verify", "--target", "local", "--identity", identity)

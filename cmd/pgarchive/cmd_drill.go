@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"filippo.io/age"
@@ -59,8 +59,10 @@ or the one given, and:
     return true;
   - drops the scratch database, whatever happened.
 
-It prints a report: archive, target, bytes, duration, tables restored and
-the row counts of the largest. A passing drill records its counts for the
+It prints a report per database: target, the archive's time and age,
+object, size, duration, tables restored and the row counts of the largest;
+then one table of every drill (database, target, time, age, size, tables,
+duration, result), sorted by database. A passing drill records its counts for the
 next one; a failing one does not, so an emptied table keeps failing until
 someone looks (remove the record if the table was emptied on purpose).
 
@@ -83,7 +85,7 @@ ahead; status warns about them) are never drilled: their age is unknown.
 			&cli.StringFlag{Name: "before", Usage: "drill the newest archive at or before `TIME` (forms as restore --before)"},
 			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE` (default: [drill] identity_file)"},
 			&cli.StringFlag{Name: "passphrase-file", Usage: "`FILE` holding the passphrase (default: [drill] passphrase_file)"},
-			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of reports"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON, one object (docs/json.md)"},
 		),
 		Action: func(c *cli.Context) error {
 			cfg, now, err := loadReaderConfigAndClock(c)
@@ -105,11 +107,37 @@ ahead; status warns about them) are never drilled: their age is unknown.
 	}
 }
 
-// drillJSON is a report as --json prints it.
+// drillRow is one drill as --json prints it.
+type drillRow struct {
+	Database        string        `json:"database"`
+	Target          string        `json:"target"`
+	Host            string        `json:"host"`
+	Object          string        `json:"object"`
+	Time            time.Time     `json:"time"`
+	Size            int64         `json:"size"`
+	DurationSeconds float64       `json:"duration_seconds"`
+	Scratch         string        `json:"scratch_database"`
+	Tables          []drill.Table `json:"tables"`
+	QueriesPassed   int           `json:"queries_passed"`
+	Problems        []string      `json:"problems"`
+	Notes           []string      `json:"notes"`
+	OK              bool          `json:"ok"`
+}
+
+// drillJSON is drill --json.
 type drillJSON struct {
-	*drill.Report
-	DurationSeconds float64 `json:"duration_seconds"`
-	OK              bool    `json:"ok"`
+	Schema     int                `json:"schema"`
+	Host       string             `json:"host"`
+	Drills     []drillRow         `json:"drills"`
+	Unreadable []unreadableTarget `json:"unreadable"`
+}
+
+func newDrillRow(r *drill.Report) drillRow {
+	return drillRow{
+		Database: r.Database, Target: r.Target, Host: r.Host, Object: r.Archive, Time: r.ArchiveTime, Size: r.Bytes,
+		DurationSeconds: r.Duration.Seconds(), Scratch: r.Scratch, Tables: nonNil(r.Tables), QueriesPassed: r.QueriesPassed,
+		Problems: nonNil(r.Problems), Notes: nonNil(r.Notes), OK: r.OK(),
+	}
 }
 
 func runDrill(ctx context.Context, opts drillOptions) error {
@@ -143,7 +171,7 @@ func runDrill(ctx context.Context, opts drillOptions) error {
 			logger().Warn("drill: target not listed", "target", l.name, "error", l.err.Error())
 		}
 	}
-	reports := []drillJSON{}
+	reports := []drillRow{}
 	dbs := databasesIn(listings, opts.database)
 	skipped := 0
 	for _, db := range dbs {
@@ -163,7 +191,7 @@ func runDrill(ctx context.Context, opts drillOptions) error {
 		}
 		rep, err := drillDatabase(ctx, opts, drillRequest{db: db, host: host, listings: listings, ids: ids, env: env})
 		if rep != nil {
-			reports = append(reports, drillJSON{Report: rep, DurationSeconds: rep.Duration.Seconds(), OK: rep.OK()})
+			reports = append(reports, newDrillRow(rep))
 			if !opts.json {
 				printDrill(opts.out, rep, opts.now)
 			}
@@ -172,10 +200,13 @@ func runDrill(ctx context.Context, opts drillOptions) error {
 			failures = append(failures, err.Error())
 		}
 	}
+	sortRows(reports, func(r drillRow) rowKey { return rowKey{"", r.Database, r.Target, r.Time} })
 	if opts.json {
-		enc := json.NewEncoder(opts.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(reports); err != nil {
+		if err := writeJSON(opts.out, drillJSON{Schema: jsonSchema, Host: host, Drills: reports, Unreadable: unreadableOf(listings)}); err != nil {
+			return err
+		}
+	} else if len(reports) > 0 {
+		if err := printDrillTable(opts.out, reports, opts.now); err != nil {
 			return err
 		}
 	}
@@ -290,10 +321,10 @@ func printDrill(w io.Writer, r *drill.Report, now time.Time) {
 		verdict = "FAILED"
 	}
 	fmt.Fprintf(w, "drill of %s: %s\n", r.Database, verdict)
-	age := now.Sub(r.ArchiveTime)
-	fmt.Fprintf(w, "  archive   %s (%s, %.1f days old)\n", r.Archive, r.ArchiveTime.Format(time.RFC3339), age.Hours()/24)
 	fmt.Fprintf(w, "  target    %s\n", r.Target)
-	fmt.Fprintf(w, "  bytes     %s\n", human.Bytes(r.Bytes))
+	fmt.Fprintf(w, "  time      %s (%s)\n", human.Time(r.ArchiveTime), human.Ago(r.ArchiveTime, now))
+	fmt.Fprintf(w, "  archive   %s\n", r.Archive)
+	fmt.Fprintf(w, "  size      %s\n", human.Bytes(r.Bytes))
 	fmt.Fprintf(w, "  duration  %s\n", r.Duration.Round(time.Millisecond))
 	fmt.Fprintf(w, "  scratch   %s\n", r.Scratch)
 	fmt.Fprintf(w, "  tables    %d restored\n", len(r.Tables))
@@ -302,7 +333,7 @@ func printDrill(w io.Writer, r *drill.Report, now time.Time) {
 			fmt.Fprintf(w, "            ... and %d more\n", len(r.Tables)-drillLargest)
 			break
 		}
-		fmt.Fprintf(w, "    %-40s %d rows\n", t.Name, t.Rows)
+		fmt.Fprintf(w, "    %-40s %s\n", t.Name, human.Plural(t.Rows, "row"))
 	}
 	fmt.Fprintf(w, "  queries   %d passed\n", r.QueriesPassed)
 	for _, n := range r.Notes {
@@ -311,4 +342,22 @@ func printDrill(w io.Writer, r *drill.Report, now time.Time) {
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  problem   %s\n", strings.ReplaceAll(p, "\n", " "))
 	}
+}
+
+// printDrillTable ends drill's text output with one row per drill, in
+// the columns of every table.
+func printDrillTable(w io.Writer, rows []drillRow, now time.Time) error {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATABASE\tTARGET\tTIME\tAGE\tSIZE\tTABLES\tDURATION\tRESULT")
+	for _, r := range rows {
+		result := "passed"
+		if !r.OK {
+			result = "FAILED"
+		}
+		d := time.Duration(r.DurationSeconds * float64(time.Second)).Round(time.Millisecond)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Database, r.Target, human.Time(r.Time), human.Ago(r.Time, now),
+			human.Bytes(r.Size), len(r.Tables), d, result)
+	}
+	return tw.Flush()
 }

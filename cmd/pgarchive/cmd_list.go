@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +14,8 @@ import (
 	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/internal/human"
 	"github.com/pgarchive/pgarchive/internal/job"
+	"github.com/pgarchive/pgarchive/internal/target"
+	"github.com/pgarchive/pgarchive/internal/verify"
 )
 
 type listOptions struct {
@@ -30,8 +32,9 @@ func newListCommand() *cli.Command {
 		Name:      "list",
 		Usage:     "list archives on every target",
 		ArgsUsage: " ",
-		Description: `Prints one row per archive per target: database, time, size, target, and
-its status:
+		Description: `Prints one row per archive per target: database, target, time (UTC, as
+--at and --before take it back), size and its status, sorted by database,
+target, then time, newest first:
 
   complete    the object and its manifest exist
   incomplete  no manifest: an upload that died or is still running;
@@ -49,10 +52,15 @@ Without --host, when the config's host (the machine's name, on a laptop)
 has no archive there, every host's archives are listed, with a HOST column.
 --remote REMOTE lists one store with no config file (see restore --help).
 
---json prints the same as one array; each object has "host", "status" (complete,
-incomplete, missing or deleted), "complete" and "missing", and on a target
-with object_lock "lock" (mode, until), and for a deleted one "deleted" and
-"recoverable_until". --as-of TIME lists s3 targets as they were then.
+When nothing is found it says so on stderr, naming the hosts the targets
+hold.
+
+--json prints one object, {"schema": 1, "host", "archives", "unreadable"}
+(docs/json.md): each archive has "database", "target", "host", "object",
+"time", "size", "status" (complete, incomplete, missing or deleted), and on
+a target with object_lock "lock" (mode, until), and for a deleted one
+"deleted" and "recoverable_until". --as-of TIME lists s3 targets as they
+were then.
 
 ` + exitStatusHelp + `
    A target that cannot be listed is named on stderr and makes the exit 1;
@@ -82,20 +90,26 @@ with object_lock "lock" (mode, until), and for a deleted one "deleted" and
 }
 
 type listRow struct {
-	Host     string    `json:"host"`
 	Database string    `json:"database"`
+	Target   string    `json:"target"`
+	Host     string    `json:"host"`
+	Object   string    `json:"object"`
 	Time     time.Time `json:"time"`
 	Size     int64     `json:"size"`
-	Target   string    `json:"target"`
-	Complete bool      `json:"complete"`
-	// Missing is set for a manifest whose object is gone.
-	Missing bool   `json:"missing"`
-	Status  string `json:"status"` // complete, incomplete, missing or deleted
-	Object  string `json:"object"`
+	Status   string    `json:"status"` // complete, incomplete, missing or deleted
 	// Lock, Deleted, RecoverableUntil: see lockview.go.
 	Lock             *objectLock `json:"lock,omitempty"`
 	Deleted          *time.Time  `json:"deleted,omitempty"`
 	RecoverableUntil *time.Time  `json:"recoverable_until,omitempty"`
+}
+
+// listJSON is list --json.
+type listJSON struct {
+	Schema int `json:"schema"`
+	// Host is the host listed; "" when every host is.
+	Host       string             `json:"host"`
+	Archives   []listRow          `json:"archives"`
+	Unreadable []unreadableTarget `json:"unreadable"`
 }
 
 // entryStatus is a row's status as --json has it.
@@ -124,21 +138,24 @@ func runList(ctx context.Context, opts listOptions) error {
 	}
 	ts := job.OpenTargets(ctx, opts.cfg, opts.target)
 	defer ts.Close()
-	rows, errs := listRows(ctx, ts, host, opts.database)
+	rows, bad := listRows(ctx, ts, host, opts.database)
 	allHosts := false
-	if opts.host == "" && len(rows) == 0 && len(errs) == 0 {
+	if opts.host == "" && len(rows) == 0 && len(bad) == 0 {
 		// A laptop, or a new host name: what is there is what the
 		// operator is looking for.
 		allHosts = true
-		rows, errs = listRows(ctx, ts, "", opts.database)
+		rows, bad = listRows(ctx, ts, "", opts.database)
 		if len(rows) > 0 {
 			logger().Info(fmt.Sprintf("host %q has no archives there; listing every host (pick one with --host)", host))
 		}
 	}
+	sortRows(rows, func(r listRow) rowKey { return rowKey{r.Host, r.Database, r.Target, r.Time} })
 	if opts.json {
-		enc := json.NewEncoder(opts.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rows); err != nil {
+		shown := host
+		if allHosts {
+			shown = ""
+		}
+		if err := writeJSON(opts.out, listJSON{Schema: jsonSchema, Host: shown, Archives: rows, Unreadable: bad}); err != nil {
 			return err
 		}
 	} else {
@@ -146,10 +163,10 @@ func runList(ctx context.Context, opts listOptions) error {
 		if allHosts {
 			fmt.Fprint(tw, "HOST\t")
 		}
-		fmt.Fprintln(tw, "DATABASE\tTIME\tSIZE\tTARGET\tSTATUS")
+		fmt.Fprintln(tw, "DATABASE\tTARGET\tTIME\tSIZE\tSTATUS")
 		for _, r := range rows {
 			status, size := r.Status, human.Bytes(r.Size)
-			if r.Missing {
+			if r.Status == "missing" {
 				status, size = "missing: manifest without object", "-"
 			}
 			if r.Status == "deleted" {
@@ -158,40 +175,89 @@ func runList(ctx context.Context, opts listOptions) error {
 			if allHosts {
 				fmt.Fprintf(tw, "%s\t", r.Host)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Database, r.Time.Format(archive.TimeLayout), size, r.Target, status)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Database, r.Target, human.Time(r.Time), size, status)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("list: %s", joinLines(errs))
+	if len(rows) == 0 && len(bad) == 0 {
+		shown := host
+		if allHosts {
+			shown = ""
+		}
+		logger().Warn("list: " + nothingFound(shown, opts.database, hostsOn(ctx, ts.Open)))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("list: %s", joinLines(unreadableLines(bad)))
 	}
 	return nil
 }
 
 // listRows lists host's archives (every host's for "") of database on
-// the opened targets; errs names the targets that failed.
-func listRows(ctx context.Context, ts *job.Targets, host, database string) (rows []listRow, errs []string) {
-	rows = []listRow{}
+// the opened targets; bad names the targets that failed.
+func listRows(ctx context.Context, ts *job.Targets, host, database string) (rows []listRow, bad []unreadableTarget) {
+	rows, bad = []listRow{}, []unreadableTarget{}
 	for _, f := range ts.Failed {
-		errs = append(errs, fmt.Sprintf("target %s: %v", f.Target, f.Err))
+		bad = append(bad, unreadableTarget{Target: f.Target, Error: f.Err.Error()})
 	}
 	for _, t := range ts.Open {
 		entries, err := archive.List(ctx, t, host, database)
 		if err != nil {
-			errs = append(errs, err.Error())
+			bad = append(bad, unreadableTarget{Target: t.Name, Error: err.Error()})
 			continue
 		}
 		for _, e := range entries {
 			rows = append(rows, listRow{
 				Host: e.Name.Host, Database: e.Name.Database, Time: e.Name.Time, Size: e.Size,
-				Target: e.Target, Complete: e.Complete, Missing: e.Missing, Status: entryStatus(e), Object: e.Name.Object(),
+				Target: e.Target, Status: entryStatus(e), Object: e.Name.Object(),
 			})
 		}
 		if rows, err = lockRows(ctx, t, host, database, entries, rows); err != nil {
-			errs = append(errs, err.Error())
+			bad = append(bad, unreadableTarget{Target: t.Name, Error: err.Error()})
 		}
 	}
-	return rows, errs
+	return rows, bad
+}
+
+// unreadableLines writes bad as the error lines of a command's final error.
+func unreadableLines(bad []unreadableTarget) []string {
+	var out []string
+	for _, b := range bad {
+		out = append(out, fmt.Sprintf("target %s: %s", b.Target, b.Error))
+	}
+	return out
+}
+
+// hostsOn returns the hosts the targets hold archives of, sorted; nil
+// when none could be listed.
+func hostsOn(ctx context.Context, ts []*target.Target) []string {
+	var hosts []string
+	for _, t := range ts {
+		if hs, err := archive.Hosts(ctx, t); err == nil {
+			hosts = append(hosts, hs...)
+			if hosts == nil {
+				hosts = []string{}
+			}
+		}
+	}
+	return sortedUnique(hosts)
+}
+
+// nothingFound is what list, status and verify say when they found no
+// archive of host (of any host for "") and database (any for ""): the
+// words of verify.NoMatch, naming the hosts the targets hold instead (nil:
+// not known).
+func nothingFound(host, database string, hosts []string) string {
+	if host != "" {
+		return verify.NoMatch{Host: host, Database: database, Hosts: hosts}.Error()
+	}
+	what := "no archives of any host on any target"
+	if database != "" {
+		what = fmt.Sprintf("no archives of database %q of any host on any target", database)
+	}
+	if len(hosts) > 0 {
+		return fmt.Sprintf("%s (targets hold hosts: %s)", what, strings.Join(hosts, ", "))
+	}
+	return what + " (the targets hold no archives at all)"
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +11,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/human"
 	"github.com/pgarchive/pgarchive/internal/job"
 	"github.com/pgarchive/pgarchive/internal/prune"
 	"github.com/pgarchive/pgarchive/internal/retention"
@@ -55,7 +54,9 @@ version, so the archive is gone rather than hidden behind a delete marker.
 An archive goes manifest first, then object: a delete cut short leaves an
 incomplete archive, reported now and removed by a later run.
 
-One row per archive: keep or delete and the rule behind it ("daily
+One row per archive (database, target, time, size, status, action, why;
+sorted by database, target, then time, newest first): keep or delete and
+the rule behind it ("daily
 2026-11-20", "newest complete", "not kept by policy"). --dry-run deletes
 nothing; it is the only form allowed where the config says
 prune_on_host = false (append-only setups, where prune runs elsewhere with
@@ -66,7 +67,7 @@ credentials that may delete; --host names the host whose archives to prune).
    named in the error and makes the exit 1; the other targets are pruned.`,
 		Flags: append(selectionFlags(),
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan, delete nothing"},
-			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of objects"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON, one object (docs/json.md)"},
 		),
 		Action: func(c *cli.Context) error {
 			cfg, now, err := loadConfigAndClock(c)
@@ -83,12 +84,13 @@ credentials that may delete; --host names the host whose archives to prune).
 
 // pruneRow is one archive's line in prune's output.
 type pruneRow struct {
-	Target   string    `json:"target"`
 	Database string    `json:"database"`
+	Target   string    `json:"target"`
+	Host     string    `json:"host"`
 	Object   string    `json:"object"`
 	Time     time.Time `json:"time"`
 	Size     int64     `json:"size"`
-	Complete bool      `json:"complete"`
+	Status   string    `json:"status"` // complete or incomplete
 	// Action is keep or delete (--dry-run), else keep, deleted or failed.
 	Action  string   `json:"action"`
 	Reasons []string `json:"reasons"`
@@ -98,6 +100,15 @@ type pruneRow struct {
 	// would).
 	Lock         *target.Lock `json:"lock,omitempty"`
 	LockExtended bool         `json:"lock_extended,omitempty"`
+}
+
+// pruneJSON is prune --json.
+type pruneJSON struct {
+	Schema     int                `json:"schema"`
+	Host       string             `json:"host"`
+	DryRun     bool               `json:"dry_run"`
+	Archives   []pruneRow         `json:"archives"`
+	Unreadable []unreadableTarget `json:"unreadable"`
 }
 
 func runPrune(ctx context.Context, opts pruneOptions) error {
@@ -167,7 +178,7 @@ func runPrune(ctx context.Context, opts pruneOptions) error {
 			run.Finish(rep)
 		}
 	}
-	if err := printPrune(opts, rows); err != nil {
+	if err := printPrune(opts, host, rows, unreadableOf(listings)); err != nil {
 		return err
 	}
 	if len(failures) > 0 {
@@ -181,8 +192,8 @@ func runPrune(ctx context.Context, opts pruneOptions) error {
 func prunePlan(ctx context.Context, l targetListing, p prune.DatabasePlan, dryRun bool, tr *job.TargetReport) ([]pruneRow, []string) {
 	row := func(d prune.Decision, action string) pruneRow {
 		return pruneRow{
-			Target: l.name, Database: p.Database, Object: d.Entry.Name.Object(), Time: d.Entry.Name.Time,
-			Size: d.Entry.Size, Complete: d.Entry.Complete, Action: action, Reasons: d.Reasons,
+			Target: l.name, Database: p.Database, Host: d.Entry.Name.Host, Object: d.Entry.Name.Object(), Time: d.Entry.Name.Time,
+			Size: d.Entry.Size, Status: entryStatus(d.Entry), Action: action, Reasons: nonNil(d.Reasons),
 		}
 	}
 	var rows []pruneRow
@@ -231,33 +242,25 @@ func prunePlan(ctx context.Context, l targetListing, p prune.DatabasePlan, dryRu
 	return rows, failures
 }
 
-func printPrune(opts pruneOptions, rows []pruneRow) error {
+func printPrune(opts pruneOptions, host string, rows []pruneRow, bad []unreadableTarget) error {
+	sortRows(rows, func(r pruneRow) rowKey { return rowKey{"", r.Database, r.Target, r.Time} })
 	if opts.json {
-		if rows == nil {
-			rows = []pruneRow{}
-		}
-		enc := json.NewEncoder(opts.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return writeJSON(opts.out, pruneJSON{Schema: jsonSchema, Host: host, DryRun: opts.dryRun, Archives: nonNil(rows), Unreadable: bad})
 	}
 	tw := tabwriter.NewWriter(opts.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tDATABASE\tTIME\tSTATUS\tACTION\tWHY")
+	fmt.Fprintln(tw, "DATABASE\tTARGET\tTIME\tSIZE\tSTATUS\tACTION\tWHY")
 	for _, r := range rows {
-		status := "complete"
-		if !r.Complete {
-			status = "incomplete"
-		}
 		why := strings.Join(r.Reasons, ", ")
 		switch {
 		case r.LockExtended && r.Lock != nil && opts.dryRun:
-			why += ", lock would be extended to " + r.Lock.Until.Format(time.RFC3339)
+			why += ", lock would be extended to " + human.Time(r.Lock.Until)
 		case r.LockExtended && r.Lock != nil:
-			why += ", lock extended to " + r.Lock.Until.Format(time.RFC3339)
+			why += ", lock extended to " + human.Time(r.Lock.Until)
 		}
 		if r.Error != "" {
 			why += ": " + r.Error
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Target, r.Database, r.Time.Format(archive.TimeLayout), status, r.Action, why)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Database, r.Target, human.Time(r.Time), human.Bytes(r.Size), r.Status, r.Action, why)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -2,16 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/pgarchive/pgarchive/internal/archive"
 	"github.com/pgarchive/pgarchive/internal/config"
+	"github.com/pgarchive/pgarchive/internal/human"
 	"github.com/pgarchive/pgarchive/internal/job"
 	"github.com/pgarchive/pgarchive/internal/status"
 )
@@ -31,7 +33,8 @@ func newStatusCommand() *cli.Command {
 		Usage:     "show whether every database has a fresh archive on every target",
 		ArgsUsage: " ",
 		Description: `For every database with archives on any target, shows the newest complete
-archive on each target and its age, and warns where a target lags the others
+archive on each target, its time (UTC) and age ("2 min ago"), one row per
+database and target, sorted by database then target, and warns where a target lags the others
 (its newest archive is older than another target's newest, or it has none)
 or where the newest archive is older than [status] max_age (default 25h).
 
@@ -55,7 +58,7 @@ host, database and target.
    what their names or manifests claim, which someone has to look at.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
-			&cli.BoolFlag{Name: "json", Usage: "print JSON, one object (with --all-hosts, an array of them)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON, one object (docs/json.md; with --all-hosts, one per host under \"hosts\")"},
 			&cli.BoolFlag{Name: "all-hosts", Usage: "judge every host the targets hold"},
 			&cli.StringFlag{Name: "metrics-textfile", Usage: "with --all-hosts, write the store's state to `FILE` for node_exporter"},
 		}, remoteFlags()...),
@@ -106,37 +109,71 @@ func runStatus(ctx context.Context, opts statusOptions) error {
 	}
 	rep := status.Compute(host, listings, now, opts.cfg.Status.MaxAge.Duration)
 	lockStatus(ctx, rep, targets, host)
+	if len(rep.Databases) == 0 && len(rep.Warnings) == 1 && len(failed) == 0 {
+		// Nothing of this host: say which hosts there are instead.
+		rep.Warnings[0] = nothingFound(host, "", hostsOn(ctx, targets))
+	}
 
 	if opts.json {
-		enc := json.NewEncoder(opts.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(opts.out, statusJSON{Schema: jsonSchema, Report: rep, Unreadable: unreadableOfStatus(listings)}); err != nil {
 			return err
 		}
 	} else if err := printStatus(opts.out, rep); err != nil {
 		return err
 	}
 	if !rep.OK() {
-		return fmt.Errorf("status: %d warning(s): %s", len(rep.Warnings), joinLines(rep.Warnings))
+		return fmt.Errorf("status: %s: %s", human.Plural(int64(len(rep.Warnings)), "warning"), joinLines(rep.Warnings))
 	}
 	return nil
 }
 
+// statusJSON is status --json: one host's judgement.
+type statusJSON struct {
+	Schema int `json:"schema"`
+	*status.Report
+	Unreadable []unreadableTarget `json:"unreadable"`
+}
+
+// fleetJSON is status --all-hosts --json: every host's judgement.
+type fleetJSON struct {
+	Schema     int                `json:"schema"`
+	Time       time.Time          `json:"time"`
+	Hosts      []*status.Report   `json:"hosts"`
+	Warnings   []string           `json:"warnings"`
+	Unreadable []unreadableTarget `json:"unreadable"`
+}
+
+// unreadableOfStatus returns the listings that failed, never nil.
+func unreadableOfStatus(ls []status.Listing) []unreadableTarget {
+	out := []unreadableTarget{}
+	for _, l := range ls {
+		if l.Err != nil {
+			out = append(out, unreadableTarget{Target: l.Target, Error: l.Err.Error()})
+		}
+	}
+	return out
+}
+
+// statusCells are the TIME, AGE and STATUS cells of a status row.
+func statusCells(t status.Target, now time.Time) (newest, age, state string) {
+	newest, age = "-", "-"
+	if t.Newest != nil {
+		newest = human.Time(*t.Newest)
+		age = human.Ago(*t.Newest, now)
+	}
+	state = "ok"
+	if len(t.Warnings) > 0 {
+		state = "WARNING: " + strings.Join(t.Warnings, "; ")
+	}
+	return newest, age, state + lockNote(t)
+}
+
 func printStatus(w io.Writer, rep *status.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DATABASE\tTARGET\tNEWEST\tAGE\tSTATUS")
+	fmt.Fprintln(tw, "DATABASE\tTARGET\tTIME\tAGE\tSTATUS")
 	for _, d := range rep.Databases {
-		for _, t := range d.Targets {
-			newest, age := "-", "-"
-			if t.Newest != nil {
-				newest = t.Newest.Format(archive.TimeLayout)
-				age = status.FormatAge(t.Age())
-			}
-			state := "ok"
-			if len(t.Warnings) > 0 {
-				state = "WARNING: " + strings.Join(t.Warnings, "; ")
-			}
-			state += lockNote(t)
+		for _, t := range sortedTargets(d.Targets) {
+			newest, age, state := statusCells(t, rep.Time)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Database, t.Target, newest, age, state)
 		}
 	}
@@ -172,7 +209,7 @@ func runFleetStatus(ctx context.Context, opts statusOptions) error {
 		}
 	}
 	if len(reps) == 0 && len(warnings) == 0 {
-		warnings = append(warnings, "no archive of any host on any target")
+		warnings = append(warnings, nothingFound("", "", []string{}))
 	}
 	for _, r := range reps {
 		for _, w := range r.Warnings {
@@ -180,9 +217,8 @@ func runFleetStatus(ctx context.Context, opts statusOptions) error {
 		}
 	}
 	if opts.json {
-		enc := json.NewEncoder(opts.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(reps); err != nil {
+		doc := fleetJSON{Schema: jsonSchema, Time: now.UTC(), Hosts: reps, Warnings: nonNil(warnings), Unreadable: unreadableOfStatus(listings)}
+		if err := writeJSON(opts.out, doc); err != nil {
 			return err
 		}
 	} else if err := printFleet(opts.out, reps); err != nil {
@@ -194,29 +230,28 @@ func runFleetStatus(ctx context.Context, opts statusOptions) error {
 		}
 	}
 	if len(warnings) > 0 {
-		return fmt.Errorf("status: %d warning(s): %s", len(warnings), joinLines(warnings))
+		return fmt.Errorf("status: %s: %s", human.Plural(int64(len(warnings)), "warning"), joinLines(warnings))
 	}
 	return nil
 }
 
 func printFleet(w io.Writer, reps []*status.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tDATABASE\tTARGET\tNEWEST\tAGE\tSTATUS")
+	fmt.Fprintln(tw, "HOST\tDATABASE\tTARGET\tTIME\tAGE\tSTATUS")
 	for _, r := range reps {
 		for _, d := range r.Databases {
-			for _, t := range d.Targets {
-				newest, age := "-", "-"
-				if t.Newest != nil {
-					newest = t.Newest.Format(archive.TimeLayout)
-					age = status.FormatAge(t.Age())
-				}
-				state := "ok"
-				if len(t.Warnings) > 0 {
-					state = "WARNING: " + strings.Join(t.Warnings, "; ")
-				}
+			for _, t := range sortedTargets(d.Targets) {
+				newest, age, state := statusCells(t, r.Time)
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Host, d.Database, t.Target, newest, age, state)
 			}
 		}
 	}
 	return tw.Flush()
+}
+
+// sortedTargets is ts in the order of every table: by target name.
+func sortedTargets(ts []status.Target) []status.Target {
+	out := slices.Clone(ts)
+	slices.SortStableFunc(out, func(a, b status.Target) int { return strings.Compare(a.Target, b.Target) })
+	return out
 }

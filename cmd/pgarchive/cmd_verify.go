@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -54,16 +54,21 @@ next, so a daily --sample 5 walks through the archives over time.
 A manifest whose object is gone (deleted by hand, lost by the target) is a
 bad archive too, whatever --sample says: nothing is left to restore.
 
+It prints one row per archive checked (database, target, time, size, what
+was checked, and ok or BAD with what is wrong), sorted by database, target,
+then time, newest first, and a summary line. On a terminal a progress line
+on stderr shows the bytes checked, the rate and the time left.
+
 ` + exitStatusHelp + `
-   Every bad archive is named, with what is wrong with it, and makes the
-   exit 1; so does a target that cannot be listed, and a selection that
+   Every bad archive makes the exit 1: its row says what is wrong, the
+   error line names it and counts them; so does a target that cannot be listed, and a selection that
    matched no archive at all (a mistyped --host or --database checks
    nothing, which must not pass for success).`,
 		Flags: append(append(selectionFlags(),
 			&cli.Float64Flag{Name: "sample", Value: 100, Usage: "check this `PERCENT` of each database's archives, at least one"},
 			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE`: also decrypt and read the dump"},
 			&cli.StringFlag{Name: "passphrase-file", Usage: "`FILE` holding the passphrase (passphrase mode)"},
-			&cli.BoolFlag{Name: "json", Usage: "print JSON, one array of objects"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON, one object (docs/json.md)"},
 		), remoteFlags()...),
 		Action: func(c *cli.Context) error {
 			cfg, now, err := loadReaderConfigAndClock(c)
@@ -81,15 +86,31 @@ bad archive too, whatever --sample says: nothing is left to restore.
 
 // verifyRow is one archive's line in verify's output.
 type verifyRow struct {
-	Target   string `json:"target"`
-	Database string `json:"database"`
-	Object   string `json:"object"`
-	Size     int64  `json:"size"`
-	Checked  string `json:"checked"`
-	OK       bool   `json:"ok"`
-	// Missing is set for a manifest whose object is gone.
-	Missing bool   `json:"missing,omitempty"`
-	Error   string `json:"error,omitempty"`
+	Database string    `json:"database"`
+	Target   string    `json:"target"`
+	Host     string    `json:"host"`
+	Object   string    `json:"object"`
+	Time     time.Time `json:"time"`
+	Size     int64     `json:"size"`
+	// Status is complete, or missing for a manifest whose object is gone.
+	Status  string `json:"status"`
+	Checked string `json:"checked"`
+	OK      bool   `json:"ok"`
+	// Error says what is wrong with the archive; "" when OK.
+	Error string `json:"error"`
+}
+
+// verifyJSON is verify --json.
+type verifyJSON struct {
+	Schema     int                `json:"schema"`
+	Host       string             `json:"host"`
+	Archives   []verifyRow        `json:"archives"`
+	Checked    int                `json:"checked"`
+	Bad        int                `json:"bad"`
+	Unreadable []unreadableTarget `json:"unreadable"`
+	// Problem is why nothing was checked (a selection that matched no
+	// archive); "" otherwise.
+	Problem string `json:"problem"`
 }
 
 func runVerify(ctx context.Context, opts verifyOptions) error {
@@ -109,7 +130,7 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 	listings, opened := listTargets(ctx, cfg, opts.target, host, opts.database)
 	defer opened.Close()
 
-	var failures []string
+	var failures, badNames []string
 	for _, l := range listings {
 		if l.err != nil {
 			failures = append(failures, l.err.Error())
@@ -122,6 +143,8 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 	}
 	rows := []verifyRow{}
 	checked, bad := 0, 0
+	prog := verifyProgress(listings, opts)
+	defer prog.done()
 	for _, db := range databaseNames(listings, opts.database, true) {
 		// order is what the listings hold of db, target by target, oldest
 		// first: the complete archives (all, which --sample draws from)
@@ -172,22 +195,25 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 			} else {
 				res = verify.Archive(ctx, byTarget[e.Target].target, e, vopts)
 			}
+			if !e.Missing {
+				prog.add(e.Size)
+			}
 			tr := reports[e.Target]
 			tr.Bytes += res.Bytes
 			checked++
-			row := verifyRow{Target: e.Target, Database: db, Object: e.Name.Object(), Size: e.Size, Checked: res.Checked, OK: res.Err == nil, Missing: e.Missing}
+			row := verifyRow{Database: db, Target: e.Target, Host: e.Name.Host, Object: e.Name.Object(), Time: e.Name.Time,
+				Size: e.Size, Status: entryStatus(e), Checked: res.Checked, OK: res.Err == nil}
 			if res.Err != nil {
 				bad++
 				tr.Failed++
 				tr.Err = errors.Join(tr.Err, res.Err)
 				row.Error = archiveProblem(e, res.Err)
-				failures = append(failures, fmt.Sprintf("%s on %s: %s", e.Name.Object(), e.Target, row.Error))
-				logger().Warn("verify: bad archive", "database", db, "target", e.Target, "object", e.Name.Object(), "error", row.Error)
+				badNames = append(badNames, fmt.Sprintf("%s on %s", e.Name.Object(), e.Target))
+				// The row says what is wrong; the journal keeps the
+				// fields for a search, below the default level.
+				logger().Debug("verify: bad archive", "database", db, "target", e.Target, "object", e.Name.Object(), "error", row.Error)
 			}
 			rows = append(rows, row)
-			if !opts.json {
-				printVerifyRow(opts.out, row)
-			}
 		}
 		for _, l := range listings {
 			tr := reports[l.name]
@@ -198,26 +224,52 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 		}
 		run.Finish(rep)
 	}
+	prog.done()
+	sortRows(rows, func(r verifyRow) rowKey { return rowKey{"", r.Database, r.Target, r.Time} })
 	if opts.json {
-		enc := json.NewEncoder(opts.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rows); err != nil {
+		doc := verifyJSON{Schema: jsonSchema, Host: host, Archives: rows, Checked: checked, Bad: bad, Unreadable: unreadableOf(listings)}
+		if noMatch != nil {
+			doc.Problem = noMatch.Error()
+		}
+		if err := writeJSON(opts.out, doc); err != nil {
 			return err
 		}
 	} else if checked > 0 || noMatch == nil {
+		if err := printVerify(opts.out, rows); err != nil {
+			return err
+		}
 		depth := "ciphertext only: no identity given"
 		if len(ids) > 0 {
 			depth = "decrypted and read to the end"
 		}
-		fmt.Fprintf(opts.out, "verified %d archive(s), %d bad (%s)\n", checked, bad, depth)
+		fmt.Fprintf(opts.out, "verified %s, %d bad (%s)\n", human.Plural(int64(checked), "archive"), bad, depth)
+	}
+	if bad > 0 {
+		// The rows say what is wrong with each; the error names them.
+		failures = append([]string{fmt.Sprintf("%d of %s bad: %s", bad, human.Plural(int64(checked), "archive"), strings.Join(badNames, ", "))}, failures...)
 	}
 	if len(failures) > 0 {
-		if bad > 0 {
-			return fmt.Errorf("verify: %d of %d archive(s) bad: %s", bad, checked, joinLines(failures))
-		}
 		return fmt.Errorf("verify: %s", joinLines(failures))
 	}
 	return nil
+}
+
+// verifyProgress is the progress line of a verify on a terminal: the
+// bytes of the archives checked so far of all it will check, moved on as
+// each archive is done (nothing on a pipe or in a unit).
+func verifyProgress(listings []targetListing, opts verifyOptions) *progressLine {
+	var total int64
+	for _, l := range listings {
+		for _, e := range l.entries {
+			if e.Complete && !e.Missing && (opts.database == "" || e.Name.Database == opts.database) {
+				total += e.Size
+			}
+		}
+	}
+	if opts.sample < 100 {
+		total = 0 // the sample is drawn per database: the total is not known up front
+	}
+	return terminalLine("verifying", total)
 }
 
 // verifyNoMatch returns the error for a selection that matched no archive,
@@ -290,12 +342,22 @@ func sortedUnique(ss []string) []string {
 // errMissingObject is what verify says of a manifest whose object is gone.
 var errMissingObject = errors.New("manifest without object: the object is gone, nothing to restore")
 
-func printVerifyRow(w io.Writer, r verifyRow) {
-	if r.OK {
-		fmt.Fprintf(w, "ok   %s  %s  %s  (%s)\n", r.Target, r.Object, human.Bytes(r.Size), r.Checked)
-		return
+// printVerify prints verify's table: one row per archive checked, what
+// was checked, and ok or BAD with what is wrong.
+func printVerify(w io.Writer, rows []verifyRow) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATABASE\tTARGET\tTIME\tSIZE\tCHECKED\tRESULT")
+	for _, r := range rows {
+		size, result := human.Bytes(r.Size), "ok"
+		if r.Status == "missing" {
+			size = "-"
+		}
+		if !r.OK {
+			result = "BAD: " + r.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Database, r.Target, human.Time(r.Time), size, r.Checked, result)
 	}
-	fmt.Fprintf(w, "BAD  %s  %s  %s\n", r.Target, r.Object, r.Error)
+	return tw.Flush()
 }
 
 // archiveProblem is err without the "<object> on <target>: " that the

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/human"
 	"github.com/pgarchive/pgarchive/internal/lock"
 	"github.com/pgarchive/pgarchive/internal/status"
 	"github.com/pgarchive/pgarchive/internal/target"
@@ -79,10 +80,10 @@ func lockRows(ctx context.Context, t *target.Target, host, database string, entr
 func deletedStatus(r listRow) string {
 	s := "deleted"
 	if r.Deleted != nil {
-		s += " " + r.Deleted.UTC().Format(time.RFC3339)
+		s += " " + human.Time(*r.Deleted)
 	}
 	if r.RecoverableUntil != nil {
-		s += ", recoverable until " + r.RecoverableUntil.UTC().Format(time.RFC3339)
+		s += ", recoverable until " + human.Time(*r.RecoverableUntil)
 	}
 	return s
 }
@@ -141,5 +142,5 @@ func lockNote(t status.Target) string {
 	if t.Lock == nil {
 		return ""
 	}
-	return ", locked until " + t.Lock.Until.UTC().Format(time.RFC3339)
+	return ", locked until " + human.Time(t.Lock.Until)
 }

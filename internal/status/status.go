@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/pgarchive/pgarchive/internal/archive"
+	"github.com/pgarchive/pgarchive/internal/human"
 	"github.com/pgarchive/pgarchive/internal/target"
 )
 
@@ -40,10 +41,13 @@ type Listing struct {
 
 // Report is the judgement over all databases and targets.
 type Report struct {
-	Host      string     `json:"host"`
-	Now       time.Time  `json:"now"`
-	MaxAge    string     `json:"max_age"`
-	Databases []Database `json:"databases"`
+	Host string `json:"host"`
+	// Time is when the judgement was made.
+	Time time.Time `json:"time"`
+	// MaxAge is [status] max_age; MaxAgeSeconds says it in --json.
+	MaxAge        time.Duration `json:"-"`
+	MaxAgeSeconds float64       `json:"max_age_seconds"`
+	Databases     []Database    `json:"databases"`
 	// Warnings are every warning of every database, plus targets that
 	// could not be listed and a host with no archive at all.
 	Warnings []string `json:"warnings"`
@@ -63,7 +67,7 @@ type Target struct {
 	Target string `json:"target"`
 	// Newest is the time of the newest complete archive that is not
 	// stamped in the future; nil if none.
-	Newest *time.Time `json:"newest"`
+	Newest *time.Time `json:"time"`
 	Object string     `json:"object,omitempty"`
 	// AgeSeconds is how old Newest is at the report's time.
 	AgeSeconds float64 `json:"age_seconds,omitempty"`
@@ -71,9 +75,9 @@ type Target struct {
 	Unreadable bool `json:"unreadable,omitempty"`
 	// Future lists the complete archives stamped beyond
 	// archive.FutureTolerance after the report's time: left out of Newest.
-	Future []string `json:"future,omitempty"`
+	Future []string `json:"future"`
 	// Missing lists the manifests whose object is gone, by object.
-	Missing  []string `json:"missing,omitempty"`
+	Missing  []string `json:"missing"`
 	Warnings []string `json:"warnings"`
 	// Lock is the object lock of the newest archive, on a target with
 	// object_lock (filled in by the caller, which reads the target).
@@ -86,7 +90,7 @@ func (t Target) Age() time.Duration { return time.Duration(t.AgeSeconds * float6
 // Compute judges the listings of host at now. Targets appear in the order
 // of listings; databases by name.
 func Compute(host string, listings []Listing, now time.Time, maxAge time.Duration) *Report {
-	rep := &Report{Host: host, Now: now.UTC(), MaxAge: maxAge.String(), Databases: []Database{}, Warnings: []string{}}
+	rep := &Report{Host: host, Time: now.UTC(), MaxAge: maxAge, MaxAgeSeconds: maxAge.Seconds(), Databases: []Database{}, Warnings: []string{}}
 	held := map[string]map[string]*holding{} // database -> target -> what it holds
 	for _, l := range listings {
 		if l.Err != nil {
@@ -159,7 +163,7 @@ func judge(db string, held map[string]*holding, listings []Listing, now time.Tim
 	}
 	d := Database{Database: db}
 	for _, l := range listings {
-		t := Target{Target: l.Target, Warnings: []string{}}
+		t := Target{Target: l.Target, Future: []string{}, Missing: []string{}, Warnings: []string{}}
 		if l.Err != nil {
 			t.Unreadable = true
 			t.Warnings = append(t.Warnings, "could not be listed")
@@ -172,7 +176,7 @@ func judge(db string, held map[string]*holding, listings []Listing, now time.Tim
 		}
 		switch {
 		case !h.hasNewest && bestTarget != "":
-			t.Warnings = append(t.Warnings, fmt.Sprintf("no complete archive; %s has one from %s", bestTarget, best.Name.Stamp()))
+			t.Warnings = append(t.Warnings, fmt.Sprintf("no complete archive; %s has one from %s", bestTarget, human.Time(best.Name.Time)))
 		case !h.hasNewest:
 			t.Warnings = append(t.Warnings, "no complete archive")
 		default:
@@ -182,10 +186,10 @@ func judge(db string, held map[string]*holding, listings []Listing, now time.Tim
 			t.Object = e.Name.Object()
 			t.AgeSeconds = now.Sub(tm).Seconds()
 			if tm.Before(best.Name.Time) {
-				t.Warnings = append(t.Warnings, fmt.Sprintf("lags %s: newest is %s, %s has %s", bestTarget, e.Name.Stamp(), bestTarget, best.Name.Stamp()))
+				t.Warnings = append(t.Warnings, fmt.Sprintf("lags %s: newest is %s, %s has %s", bestTarget, human.Time(e.Name.Time), bestTarget, human.Time(best.Name.Time)))
 			}
 			if age := now.Sub(tm); maxAge > 0 && age > maxAge {
-				t.Warnings = append(t.Warnings, fmt.Sprintf("newest archive is %s old, more than max_age %s", FormatAge(age), maxAge))
+				t.Warnings = append(t.Warnings, fmt.Sprintf("newest archive is %s old, more than max_age %s", human.Duration(age), human.Duration(maxAge)))
 			}
 		}
 		for _, e := range h.future {
@@ -201,40 +205,17 @@ func judge(db string, held map[string]*holding, listings []Listing, now time.Tim
 					last = e
 				}
 			}
-			what := fmt.Sprintf("archive %s is", last.Name.Stamp())
+			what := fmt.Sprintf("archive %s is", human.Time(last.Name.Time))
 			if n > 1 {
-				what = fmt.Sprintf("%d archives up to %s are", n, last.Name.Stamp())
+				what = fmt.Sprintf("%d archives up to %s are", n, human.Time(last.Name.Time))
 			}
 			t.Warnings = append(t.Warnings, fmt.Sprintf("%s stamped in the future (%s ahead; was a host clock wrong?), not counted as newest",
-				what, FormatAge(last.Name.Time.Sub(now))))
+				what, human.Duration(last.Name.Time.Sub(now))))
 		}
 		for _, e := range h.missing {
-			t.Warnings = append(t.Warnings, fmt.Sprintf("archive %s: manifest without object (%s is gone)", e.Name.Stamp(), e.Name.File()))
+			t.Warnings = append(t.Warnings, fmt.Sprintf("archive %s: manifest without object (%s is gone)", human.Time(e.Name.Time), e.Name.File()))
 		}
 		d.Targets = append(d.Targets, t)
 	}
 	return d
-}
-
-// FormatAge writes a duration the way people read backup ages: "3d4h",
-// "5h12m", "42m", "10s".
-func FormatAge(d time.Duration) string {
-	neg := ""
-	if d < 0 {
-		neg, d = "-", -d
-	}
-	d = d.Round(time.Second)
-	days := d / (24 * time.Hour)
-	h := (d % (24 * time.Hour)) / time.Hour
-	m := (d % time.Hour) / time.Minute
-	s := (d % time.Minute) / time.Second
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%s%dd%dh", neg, days, h)
-	case h > 0:
-		return fmt.Sprintf("%s%dh%dm", neg, h, m)
-	case m > 0:
-		return fmt.Sprintf("%s%dm", neg, m)
-	}
-	return fmt.Sprintf("%s%ds", neg, s)
 }

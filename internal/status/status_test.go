@@ -1,6 +1,7 @@
 package status
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -44,19 +45,19 @@ func TestCompute(t *testing.T) {
 				{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261120T011500Z", true)}},
 				{Target: "b", Entries: []archive.Entry{entry(t, "forge", "20261120T011500Z", true)}},
 			}
-		}, []string{"forge on a: newest archive is 2d0h old, more than max_age 25h0m0s", "forge on b: newest archive is 2d0h old"}},
+		}, []string{"forge on a: newest archive is 2 days old, more than max_age 25 hours", "forge on b: newest archive is 2 days old"}},
 		{"b lags, still within max_age", func(t *testing.T) []Listing {
 			return []Listing{
 				{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", true)}},
 				{Target: "b", Entries: []archive.Entry{entry(t, "forge", "20261121T031500Z", true), entry(t, "forge", "20261122T011500Z", false)}},
 			}
-		}, []string{"forge on b: lags a: newest is 20261121T031500Z, a has 20261122T011500Z"}},
+		}, []string{"forge on b: lags a: newest is 2026-11-21 03:15:00Z, a has 2026-11-22 01:15:00Z"}},
 		{"b has none of one database", func(t *testing.T) []Listing {
 			return []Listing{
 				{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", true), entry(t, "matrix", "20261122T011500Z", true)}},
 				{Target: "b", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", true)}},
 			}
-		}, []string{"matrix on b: no complete archive; a has one from 20261122T011500Z"}},
+		}, []string{"matrix on b: no complete archive; a has one from 2026-11-22 01:15:00Z"}},
 		{"only incomplete", func(t *testing.T) []Listing {
 			return []Listing{{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", false)}}}
 		}, []string{"forge on a: no complete archive"}},
@@ -71,33 +72,33 @@ func TestCompute(t *testing.T) {
 				{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", true), entry(t, "forge", "20271122T011500Z", true)}},
 				{Target: "b", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", true)}},
 			}
-		}, []string{"forge on a: archive 20271122T011500Z is stamped in the future (364d23h ahead; was a host clock wrong?), not counted as newest"}},
+		}, []string{"forge on a: archive 2027-11-22 01:15:00Z is stamped in the future (364 days ahead; was a host clock wrong?), not counted as newest"}},
 		{"several future archives, one warning", func(t *testing.T) []Listing {
 			return []Listing{{Target: "a", Entries: []archive.Entry{
 				entry(t, "forge", "20261122T011500Z", true), entry(t, "forge", "20261123T011500Z", true), entry(t, "forge", "20261122T030000Z", true),
 			}}}
-		}, []string{"forge on a: 2 archives up to 20261123T011500Z are stamped in the future (23h15m ahead"}},
+		}, []string{"forge on a: 2 archives up to 2026-11-23 01:15:00Z are stamped in the future (23 hours ahead"}},
 		{"within the tolerance counts", func(t *testing.T) []Listing {
 			return []Listing{{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261122T020400Z", true)}}}
 		}, nil},
 		{"only a future archive", func(t *testing.T) []Listing {
 			return []Listing{{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20271122T011500Z", true)}}}
-		}, []string{"forge on a: no complete archive", "forge on a: archive 20271122T011500Z is stamped in the future"}},
+		}, []string{"forge on a: no complete archive", "forge on a: archive 2027-11-22 01:15:00Z is stamped in the future"}},
 		{"the other target's future archive makes no lag", func(t *testing.T) []Listing {
 			return []Listing{
 				{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", true)}},
 				{Target: "b", Entries: []archive.Entry{entry(t, "forge", "20261121T011500Z", true), entry(t, "forge", "20271122T011500Z", true)}},
 			}
-		}, []string{"forge on b: lags a: newest is 20261121T011500Z, a has 20261122T011500Z", "forge on b: archive 20271122T011500Z is stamped in the future"}},
+		}, []string{"forge on b: lags a: newest is 2026-11-21 01:15:00Z, a has 2026-11-22 01:15:00Z", "forge on b: archive 2027-11-22 01:15:00Z is stamped in the future"}},
 		{"manifest without object", func(t *testing.T) []Listing {
 			return []Listing{
 				{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261121T011500Z", true), missing(t, "forge", "20261122T011500Z")}},
 				{Target: "b", Entries: []archive.Entry{entry(t, "forge", "20261121T011500Z", true)}},
 			}
-		}, []string{"forge on a: archive 20261122T011500Z: manifest without object (forge_20261122T011500Z.sql.gz.age is gone)"}},
+		}, []string{"forge on a: archive 2026-11-22 01:15:00Z: manifest without object (forge_20261122T011500Z.sql.gz.age is gone)"}},
 		{"nothing but a manifest", func(t *testing.T) []Listing {
 			return []Listing{{Target: "a", Entries: []archive.Entry{missing(t, "forge", "20261122T011500Z")}}}
-		}, []string{"forge on a: no complete archive", "forge on a: archive 20261122T011500Z: manifest without object"}},
+		}, []string{"forge on a: no complete archive", "forge on a: archive 2026-11-22 01:15:00Z: manifest without object"}},
 		{"nothing anywhere", func(t *testing.T) []Listing {
 			return []Listing{{Target: "a"}}
 		}, []string{`no archive of host "db1"`}},
@@ -129,16 +130,16 @@ func TestTargetAgeAndNewest(t *testing.T) {
 	}
 }
 
-func TestFormatAge(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		10 * time.Second:             "10s",
-		42*time.Minute + time.Second: "42m",
-		5*time.Hour + 12*time.Minute: "5h12m",
-		76 * time.Hour:               "3d4h",
-		-90 * time.Second:            "-1m",
-	} {
-		if got := FormatAge(d); got != want {
-			t.Errorf("FormatAge(%v) = %q, want %q", d, got, want)
+func TestJSONArraysNeverNull(t *testing.T) {
+	now, _ := archive.ParseStamp("20261122T020000Z")
+	rep := Compute("db1", []Listing{{Target: "a", Entries: []archive.Entry{entry(t, "forge", "20261122T011500Z", true)}}}, now, time.Hour)
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"future":[]`, `"missing":[]`, `"warnings":[]`, `"max_age_seconds":3600`, `"time":"2026-11-22T01:15:00Z"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("no %s in %s", want, b)
 		}
 	}
 }
