@@ -94,7 +94,7 @@ type pruneRow struct {
 	// Action is keep or delete (--dry-run), else keep, deleted or failed.
 	Action  string   `json:"action"`
 	Reasons []string `json:"reasons"`
-	Error   string   `json:"error,omitempty"`
+	Error   string   `json:"error"` // "" unless failed
 	// Lock is a kept archive's object lock after the run, on targets
 	// with object_lock; LockExtended says prune moved it later (or, dry,
 	// would).
