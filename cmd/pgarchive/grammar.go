@@ -61,6 +61,11 @@ func setupLogging(verbose bool) {
 		level = slog.LevelDebug
 	}
 	h := logging.New(level)
+	if stderrIsTerminal() {
+		// A person watches (not the journal: stderr is a terminal): log
+		// lines make room for the progress line.
+		h = logging.NewText(ttyStderr{}, level)
+	}
 	slog.SetDefault(slog.New(h))
 	target.SetLogHandler(h)
 }

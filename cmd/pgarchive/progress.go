@@ -92,7 +92,42 @@ func terminalLine(label string, total int64) *progressLine {
 	if !stderrIsTerminal() {
 		return nil
 	}
-	return newProgressLine(os.Stderr, label, total, time.Now)
+	p := newProgressLine(os.Stderr, label, total, time.Now)
+	onScreen.Lock()
+	onScreen.line = p
+	onScreen.Unlock()
+	return p
+}
+
+// onScreen is the progress line on the terminal, if any: a log line
+// written meanwhile (through ttyStderr) erases it first and redraws it
+// below, so the two never run into each other.
+var onScreen struct {
+	sync.Mutex
+	line *progressLine
+}
+
+// ttyStderr is stderr for log lines when stderr is a terminal.
+type ttyStderr struct{}
+
+func (ttyStderr) Write(b []byte) (int, error) {
+	onScreen.Lock()
+	p := onScreen.line
+	onScreen.Unlock()
+	if p == nil {
+		return os.Stderr.Write(b)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	drawn := !p.finished && !p.lastDraw.IsZero()
+	if drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	n, err := os.Stderr.Write(b)
+	if drawn {
+		p.draw(p.now())
+	}
+	return n, err
 }
 
 // stderrIsTerminal reports whether stderr is a terminal a person watches.
@@ -189,6 +224,11 @@ func (p *progressLine) done() {
 	p.finished = true
 	p.draw(p.last)
 	fmt.Fprint(p.w, "\n")
+	onScreen.Lock()
+	if onScreen.line == p {
+		onScreen.line = nil
+	}
+	onScreen.Unlock()
 }
 
 // draw rewrites the line as of now: carriage return, text, erase to end

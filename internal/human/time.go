@@ -68,7 +68,7 @@ func Left(n, total int64, d time.Duration) string {
 	if n <= 0 || total <= n || d <= 0 {
 		return ""
 	}
-	secs := d.Seconds() * float64(total-n) / float64(n)
+	secs := math.Ceil(d.Seconds() * float64(total-n) / float64(n))
 	if math.IsInf(secs, 0) || secs > 1e9 {
 		return ""
 	}
