@@ -89,7 +89,7 @@ REMOTE shows every host).
 ` + exitStatusHelp,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, Usage: "database `NAME` whose archive to restore"},
-			&cli.StringFlag{Name: "at", Value: "latest", Usage: "the archive taken at `TIME` (YYYYMMDDTHHMMSSZ, RFC 3339 or \"YYYY-MM-DD HH:MM[:SS]\" UTC or with an offset), or latest"},
+			&cli.StringFlag{Name: "at", Value: "latest", Usage: "the archive taken at `TIME` (YYYYMMDDTHHMMSSZ, RFC 3339, or \"YYYY-MM-DD HH:MM[:SS][Z]\" as list shows it, UTC or with an offset), or latest"},
 			&cli.StringFlag{Name: "before", Usage: "the newest complete archive at or before `TIME` (forms as --at)"},
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "read from this target `NAME` only"},
 			&cli.StringFlag{Name: "host", Usage: "archives of this `HOST` (default: the config's host)"},
