@@ -81,7 +81,7 @@ func TestFutureStampNeverLatest(t *testing.T) {
 	if !bytes.Equal(mustReadFile(t, out), goodDump) {
 		t.Error("restore --at latest did not restore the good archive")
 	}
-	if !strings.Contains(r.stderr, "restore: 1 archive(s) stamped in the future passed over, the newest "+future+"; --at "+future+" restores it") {
+	if !strings.Contains(r.stderr, "restore: 1 archive stamped in the future passed over, the newest "+future+"; --at "+future+" restores it") {
 		t.Errorf("restore: no word of the archive passed over: %s", r)
 	}
 

@@ -18,6 +18,7 @@ import (
 	"github.com/pgarchive/pgarchive/internal/config"
 	"github.com/pgarchive/pgarchive/internal/crypt"
 	"github.com/pgarchive/pgarchive/internal/dump"
+	"github.com/pgarchive/pgarchive/internal/human"
 	"github.com/pgarchive/pgarchive/internal/job"
 	"github.com/pgarchive/pgarchive/internal/restore"
 	"github.com/pgarchive/pgarchive/internal/target"
@@ -426,8 +427,8 @@ func findArchive(ctx context.Context, ts *job.Targets, host, db string, want whi
 		return nil, hintError{err, notFoundHint(ctx, ts, all, want, host, db)}
 	}
 	if n, newest := inFuture(candidates, now); want.latest && n > 0 {
-		logger().Warn(fmt.Sprintf("restore: %d archive(s) stamped in the future passed over, the newest %s; --at %s restores it",
-			n, newest.Name.Stamp(), newest.Name.Stamp()), "database", db)
+		logger().Warn(fmt.Sprintf("restore: %s stamped in the future passed over, the newest %s; --at %s restores it",
+			human.Plural(int64(n), "archive"), newest.Name.Stamp(), newest.Name.Stamp()), "database", db)
 	}
 	var copies []archiveCopy
 	for _, t := range ts.Open {
