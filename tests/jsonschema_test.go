@@ -274,7 +274,8 @@ func TestJSONOutputMatchesSchema(t *testing.T) {
 	}
 
 	// A target that cannot be read: each command names it under
-	// "unreadable", the same way, and exits 1.
+	// "unreadable", the same way (target and error), and exits 1.
+	var errs []string
 	broken := writeFile(t, t.TempDir(), "config.toml", mustReadString(t, cfg)+"\n"+brokenTarget(t, "nas"))
 	benv := drillEnv(pg, broken, "PGARCHIVE_TEST_NOW=20260302T021500Z")
 	for def, args := range map[string][]string{
@@ -290,6 +291,11 @@ func TestJSONOutputMatchesSchema(t *testing.T) {
 		bad, _ := doc["unreadable"].([]any)
 		if r.code != 1 || len(bad) != 1 || bad[0].(map[string]any)["target"] != "nas" {
 			t.Errorf("%s with target nas unreadable: exit %d, unreadable %v", strings.Join(args, " "), r.code, doc["unreadable"])
+			continue
 		}
+		errs = append(errs, bad[0].(map[string]any)["error"].(string))
+	}
+	if slices.Sort(errs); len(errs) != 6 || errs[0] != errs[5] || strings.HasPrefix(errs[0], "target nas: ") {
+		t.Errorf("the commands report the unreadable target differently:\n%s", strings.Join(errs, "\n"))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -24,7 +25,10 @@ func unreadableOf(ls []targetListing) []unreadableTarget {
 	out := []unreadableTarget{}
 	for _, l := range ls {
 		if l.err != nil {
-			out = append(out, unreadableTarget{Target: l.name, Error: l.err.Error()})
+			// listTargets puts "target NAME: " before an opening error;
+			// the field names the target already, as list's and
+			// status's do.
+			out = append(out, unreadableTarget{Target: l.name, Error: strings.TrimPrefix(l.err.Error(), "target "+l.name+": ")})
 		}
 	}
 	return out
