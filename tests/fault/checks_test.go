@@ -46,16 +46,18 @@ func mustHold(t testing.TB, env []string, identity, target string, stamps ...str
 		return
 	}
 	r := pgarchive(t, env, "verify", "--target", target, "--identity", identity, "--json")
-	var vrows []struct {
-		Object string `json:"object"`
-		OK     bool   `json:"ok"`
-		Error  string `json:"error"`
+	var doc struct {
+		Archives []struct {
+			Object string `json:"object"`
+			OK     bool   `json:"ok"`
+			Error  string `json:"error"`
+		} `json:"archives"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &vrows); err != nil || r.code != 0 {
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {
 		t.Fatalf("verify --target %s --identity: %v: %s", target, err, r)
 	}
 	var ok []string
-	for _, v := range vrows {
+	for _, v := range doc.Archives {
 		if v.OK {
 			ok = append(ok, v.Object)
 		}
@@ -71,7 +73,7 @@ func incomplete(t testing.TB, env []string, target string) []string {
 	t.Helper()
 	var out []string
 	for _, r := range listJSON(t, env, "--target", target) {
-		if !r.Complete {
+		if r.Status != "complete" {
 			out = append(out, r.Object+" ("+r.Status+")")
 		}
 	}
@@ -88,7 +90,7 @@ func statusNewest(t testing.TB, env []string, db string) (map[string]string, res
 			Database string `json:"database"`
 			Targets  []struct {
 				Target string  `json:"target"`
-				Newest *string `json:"newest"`
+				Newest *string `json:"time"`
 			} `json:"targets"`
 		} `json:"databases"`
 	}
@@ -127,7 +129,7 @@ type pruneDecision struct {
 	Target   string   `json:"target"`
 	Database string   `json:"database"`
 	Object   string   `json:"object"`
-	Complete bool     `json:"complete"`
+	Status   string   `json:"status"` // complete or incomplete
 	Action   string   `json:"action"`
 	Reasons  []string `json:"reasons"`
 	Error    string   `json:"error"`
@@ -135,11 +137,13 @@ type pruneDecision struct {
 
 func pruneJSON(t testing.TB, r result) []pruneDecision {
 	t.Helper()
-	var rows []pruneDecision
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+	var doc struct {
+		Archives []pruneDecision `json:"archives"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Archives == nil {
 		t.Fatalf("prune --json: %v: %s", err, r)
 	}
-	return rows
+	return doc.Archives
 }
 
 // mustPruneKeep runs prune --dry-run --json with the config's policy and
@@ -151,9 +155,9 @@ func mustPruneKeep(t testing.TB, env []string, target, stamp string) {
 	for _, d := range pruneJSON(t, r) {
 		newest := slices.Contains(d.Reasons, "newest complete")
 		switch {
-		case newest && (!d.Complete || stampOf(d.Object) != stamp):
-			t.Errorf("prune counts %s on %s (complete %v) as the newest complete, want %s", d.Object, target, d.Complete, stamp)
-		case stampOf(d.Object) == stamp && d.Complete && d.Action != "keep":
+		case newest && (d.Status != "complete" || stampOf(d.Object) != stamp):
+			t.Errorf("prune counts %s on %s (%s) as the newest complete, want %s", d.Object, target, d.Status, stamp)
+		case stampOf(d.Object) == stamp && d.Status == "complete" && d.Action != "keep":
 			t.Errorf("prune would delete the newest good archive %s on %s: %+v", d.Object, target, d)
 		}
 	}

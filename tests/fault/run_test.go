@@ -256,27 +256,27 @@ type listRow struct {
 	Database string `json:"database"`
 	Target   string `json:"target"`
 	Object   string `json:"object"`
-	Status   string `json:"status"`
-	Complete bool   `json:"complete"`
-	Missing  bool   `json:"missing"`
+	Status   string `json:"status"` // complete, incomplete, missing or deleted
 	Size     int64  `json:"size"`
 }
 
 func listJSON(t testing.TB, env []string, args ...string) []listRow {
 	t.Helper()
 	r := mustRun(t, env, append([]string{"list", "--json"}, args...)...)
-	var rows []listRow
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+	var doc struct {
+		Archives []listRow `json:"archives"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Archives == nil {
 		t.Fatalf("list --json: %v\n%s", err, r.stdout)
 	}
-	return rows
+	return doc.Archives
 }
 
 // complete returns the objects list --json shows complete on target.
 func complete(rows []listRow, target string) []string {
 	var out []string
 	for _, r := range rows {
-		if r.Target == target && r.Complete {
+		if r.Target == target && r.Status == "complete" {
 			out = append(out, r.Object)
 		}
 	}
