@@ -59,6 +59,7 @@ type Report struct {
 	PartSize string // the part-size test's log
 	Profile  string // perf's top symbols of one push, when run
 	Temp     string // what strace saw each push write to local files
+	Note     string // why fewer rounds ran than asked, if they did
 }
 
 type benchCase struct {
@@ -137,6 +138,8 @@ func TestBench(t *testing.T) {
 	if err := os.Mkdir(gnupg, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// gpg starts a gpg-agent for this home on first use; stop it.
+	t.Cleanup(func() { _ = exec.Command("gpgconf", "--homedir", gnupg, "--kill", "all").Run() })
 	rcloneEnv := append(s3.RcloneEnv("minio"), "RCLONE_CONFIG=/dev/null", "GNUPGHOME="+gnupg, "RCLONE_CONFIG_SFTP_SHELL_TYPE=unix")
 	for _, kv := range sftp.RcloneEnv("sftp") {
 		if strings.HasPrefix(kv, "RCLONE_CONFIG_SFTP_") {
@@ -276,22 +279,10 @@ func TestBench(t *testing.T) {
 	// Warm the page cache with every dump: each case then reads from memory.
 	run(t, nil, "sh", "-c", "cat "+shellQuote(cache)+"/*/*.sql.gz >/dev/null")
 
-	tf := filepath.Join(work, "time.txt")
-	for r := 0; r < rounds; r++ {
-		// Round-robin, starting one case later each round so no case
-		// always follows the same neighbour.
-		for i := range cases {
-			c := cases[(i+r)%len(cases)]
-			s := measure(t, c, tf, servers)
-			res := results[c]
-			res.Samples = append(res.Samples, s)
-			fmt.Printf("round %d/%d  %-34s %-48s %7.2f s %8.1f MiB/s %7.1f MiB RSS %6.1f CPU-s %6.1f server CPU-s %10d B written (%d in targets)\n",
-				r+1, rounds, c.group, c.name, s.Wall, float64(c.bytes)/(1<<20)/s.Wall, float64(s.MaxRSSKiB)/1024, s.CPU, s.ServerCPU, s.Written, s.InTargets)
-		}
-	}
-	rep.Finished = time.Now().UTC()
 	// strace: the files each push opened for writing and the bytes it
-	// wrote there, for the smallest size (the answer does not grow with it).
+	// wrote there, for the smallest size (the answer does not grow with
+	// it); perf: where pgarchive's CPU goes. Before the rounds, so the
+	// deadline below accounts for them.
 	var smallest []*benchCase
 	for _, c := range cases {
 		if c.kind == "push" && c.group == cases[0].group {
@@ -306,11 +297,52 @@ func TestBench(t *testing.T) {
 				rep.Profile += profile(t, c, work) + "\n"
 			}
 		}
+		fmt.Print(rep.Profile)
 	}
 	rep.Machine, rep.Versions = machine(bin, rclone)
 	if b, err := os.ReadFile(filepath.Join(out, "partsize.txt")); err == nil {
 		rep.PartSize = string(b)
 	}
+
+	// PGARCHIVE_BENCH_DEADLINE (Unix seconds): start no round that the
+	// last one's duration says would end after it.
+	var deadline time.Time
+	if d := envInt(t, "PGARCHIVE_BENCH_DEADLINE", 0); d > 0 {
+		deadline = time.Unix(int64(d), 0)
+	}
+	tf := filepath.Join(work, "time.txt")
+	rep.Rounds = 0
+	for r := 0; r < rounds; r++ {
+		began := time.Now()
+		// Round-robin, starting one case later each round so no case
+		// always follows the same neighbour.
+		for i := range cases {
+			c := cases[(i+r)%len(cases)]
+			s := measure(t, c, tf, servers)
+			res := results[c]
+			res.Samples = append(res.Samples, s)
+			fmt.Printf("round %d/%d  %-34s %-48s %7.2f s %8.1f MiB/s %7.1f MiB RSS %6.1f CPU-s %6.1f server CPU-s %10d B written (%d in targets)\n",
+				r+1, rounds, c.group, c.name, s.Wall, float64(c.bytes)/(1<<20)/s.Wall, float64(s.MaxRSSKiB)/1024, s.CPU, s.ServerCPU, s.Written, s.InTargets)
+		}
+		rep.Rounds = r + 1
+		rep.Finished = time.Now().UTC()
+		writeReport(t, rep, out)
+		if r+1 < rounds && !deadline.IsZero() && time.Now().Add(time.Since(began)).After(deadline) {
+			fmt.Printf("stopping after %d of %d rounds: another round (%v) would end after the deadline %s\n",
+				r+1, rounds, time.Since(began).Round(time.Second), deadline.UTC().Format("15:04:05 UTC"))
+			rep.Note = fmt.Sprintf("Stopped after %d of the %d rounds asked for: another round would have run past the --until time.", r+1, rounds)
+			writeReport(t, rep, out)
+			break
+		}
+	}
+	fmt.Println(markdown(rep))
+}
+
+// writeReport writes results.json to out and the page to
+// $PGARCHIVE_BENCH_DOC, after every round, so an interrupted run leaves
+// the rounds it finished.
+func writeReport(t *testing.T, rep *Report, out string) {
+	t.Helper()
 	js, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -318,10 +350,8 @@ func TestBench(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, "results.json"), js, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	page := markdown(rep)
-	fmt.Println(page)
 	if doc := os.Getenv("PGARCHIVE_BENCH_DOC"); doc != "" {
-		if err := os.WriteFile(doc, []byte(page), 0o644); err != nil {
+		if err := os.WriteFile(doc, []byte(markdown(rep)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -41,7 +41,7 @@ func machine(bin, rclone string) (m, v map[string]string) {
 		minio = d + "/minio"
 	}
 	v = map[string]string{
-		"pgarchive":  first(bin, "--version"),
+		"pgarchive":  first(bin, "--version") + ", built from " + os.Getenv("PGARCHIVE_BENCH_SOURCE"),
 		"rclone CLI": first(rclone, "version"),
 		"MinIO":      first(minio, "--version"),
 		"age":        first("age", "--version"),
@@ -132,6 +132,9 @@ func markdown(rep *Report) string {
 		w(", and `pgbench -i -s %d` for restores", rep.Scale)
 	}
 	w(". Nothing here is asserted: these are figures to read.\n\n")
+	if rep.Note != "" {
+		w("**%s**\n\n", rep.Note)
+	}
 	w("![push and restore, median wall time](benchmarks.png)\n\n")
 
 	// Ratios the issue names.
