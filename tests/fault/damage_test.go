@@ -151,17 +151,17 @@ func TestDamagedArchives(t *testing.T) {
 	kept := "the other target's copy, complete and verified; restore --target from it gives the dump byte for byte"
 	record(t, "damage-flipped-byte", row{
 		Fault: "One byte flipped in a stored object",
-		Did:   "verify exits 1 naming it: `… on a: ciphertext SHA-256 is …, manifest says …` (with a key: `… on a: failed to decrypt and authenticate payload chunk …`); restore exits 1 (`failed to decrypt and authenticate payload chunk …`) and leaves nothing at --output; restore --into runs psql in one transaction, which rolls back: no table is left",
+		Did:   "verify exits 1 naming it (`verify: … archives bad: … on a`), its row saying `ciphertext SHA-256 is …, manifest says …` (with a key: `failed to decrypt and authenticate payload chunk …`); restore exits 1 (`failed to decrypt and authenticate payload chunk …`) and leaves nothing at --output; restore --into runs psql in one transaction, which rolls back: no table is left",
 		Kept:  kept,
 	})
 	record(t, "damage-truncated", row{
 		Fault: "A stored object cut short by 1000 bytes",
-		Did:   "verify exits 1 naming it: `… on a: ciphertext is … bytes, manifest says …`; restore exits 1 and leaves nothing at --output",
+		Did:   "verify exits 1 naming it (`verify: … archives bad: … on a`), its row saying `ciphertext is … bytes, manifest says …`; restore exits 1 and leaves nothing at --output",
 		Kept:  kept,
 	})
 	record(t, "damage-swapped-manifests", row{
 		Fault: "The manifests of two archives swapped",
-		Did:   "verify exits 1 naming both: `… on a: manifest describes <the other>, not this archive`; restore --target of either exits 1 saying so before it reads the object, and leaves nothing at --output; restore of latest passes over that copy, saying why, and restores the other target's",
+		Did:   "verify exits 1 naming both (`verify: … archives bad: … on a; … on a`), their rows saying `manifest describes <the other>, not this archive`; restore --target of either exits 1 saying so before it reads the object, and leaves nothing at --output; restore of latest passes over that copy, saying why, and restores the other target's",
 		Kept:  kept,
 	})
 }
