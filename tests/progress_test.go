@@ -152,3 +152,27 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 		}
 	}
 }
+
+// A drill run by hand at a terminal draws its progress line too.
+func TestDrillProgressOnATerminal(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	pg.CreateDB(t, "forge")
+	pg.Seed(t, "forge")
+	dumpDir := t.TempDir()
+	pg.Dump(t, "forge", dumpDir, "gzip")
+	identity, recipient := keypair(t, false)
+	base := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()))
+	cfg := drillConfig(t, base, pg, filepath.Join(t.TempDir(), "state"), "identity_file = "+toml(identity))
+	mustRun(t, append(pg.Env(), "PGARCHIVE_CONFIG="+base, "PGARCHIVE_TEST_NOW=20260301T011500Z"), "push", "--database", "forge", "--allow-stale")
+	r := pgarchiveOnTTY(t, drillEnv(pg, cfg, "PGARCHIVE_TEST_NOW=20260301T120000Z"), "drill")
+	if r.code != 0 {
+		t.Fatalf("drill on a terminal: %s", r)
+	}
+	lines := progressLines(r.stderr)
+	if len(lines) == 0 {
+		t.Fatalf("drill drew no progress line on a terminal:\n%q", r.stderr)
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "drilling forge: ") || !strings.Contains(last, "100%") {
+		t.Errorf("drill: last progress line %q", last)
+	}
+}

@@ -273,6 +273,9 @@ func drillOne(ctx context.Context, opts drillOptions, req drillRequest) (*drill.
 	rep, err := drill.Run(ctx, drill.Request{
 		Target: l.target, Entry: e, Identities: req.ids, Env: req.env,
 		Queries: opts.cfg.Drill.Queries, Previous: prev, Stderr: opts.errOut,
+		Progress: func(r io.Reader, size int64) (io.Reader, func()) {
+			return terminalProgress("drilling "+e.Name.Database, size, r)
+		},
 	})
 	tr.Bytes = rep.Bytes
 	if err != nil {

@@ -99,6 +99,9 @@ type Request struct {
 	Previous *Record
 	// Stderr receives psql's and pg_restore's messages; nil means os.Stderr.
 	Stderr io.Writer
+	// Progress, if set, wraps the dump as the drill reads it (size bytes
+	// in all), for a progress line; done is called when the restore ends.
+	Progress func(r io.Reader, size int64) (wrapped io.Reader, done func())
 }
 
 // Report is what a drill did and found.
@@ -169,7 +172,13 @@ func Run(ctx context.Context, req Request) (rep *Report, err error) {
 		return rep, rep.fail(err.Error())
 	}
 	defer plain.Close()
-	sql, err := dump.Decompress(plain, m.Dump.Compression)
+	var src io.Reader = plain
+	if req.Progress != nil {
+		var done func()
+		src, done = req.Progress(plain, m.Dump.Size)
+		defer done()
+	}
+	sql, err := dump.Decompress(src, m.Dump.Compression)
 	if err != nil {
 		return rep, rep.fail(fmt.Sprintf("%s: %v", e.Name.Object(), err))
 	}
@@ -196,7 +205,7 @@ func Run(ctx context.Context, req Request) (rep *Report, err error) {
 	if err == nil {
 		// pg_restore may stop reading before the end: read on, so that
 		// archive.Open's size and SHA-256 checks always run.
-		_, err = io.Copy(io.Discard, plain)
+		_, err = io.Copy(io.Discard, src)
 	}
 	if err != nil {
 		rep.Duration = time.Since(start)
