@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -164,6 +165,12 @@ func (f *fixture) exists(t *testing.T, db string) bool {
 
 func (f *fixture) userTables(t *testing.T, db string) string {
 	t.Helper()
+	// A restore cancelled early may not have created the database at all:
+	// no database holds no tables.
+	exists := f.query(t, "postgres", fmt.Sprintf(`SELECT count(*) FROM pg_database WHERE datname = '%s';`, strings.ReplaceAll(db, "'", "''")))
+	if exists == "0" {
+		return "0"
+	}
 	return f.query(t, db, `SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema');`)
 }
 
