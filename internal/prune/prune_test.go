@@ -416,7 +416,9 @@ func TestNewestGoodBadAndUnreadableManifests(t *testing.T) {
 	if err != nil || got[1].Complete || !got[0].Complete {
 		t.Fatalf("swapped newest manifest: err %v, complete %v %v; want only day 1 complete", err, got[0].Complete, got[1].Complete)
 	}
-	down := func(context.Context, archive.Name) (*archive.Manifest, error) { return nil, errors.New("connection refused") }
+	down := func(context.Context, archive.Name) (*archive.Manifest, error) {
+		return nil, errors.New("connection refused")
+	}
 	if _, err := NewestGood(context.Background(), down, entries); err == nil {
 		t.Fatal("an unreadable manifest must stop the judgement")
 	}
