@@ -109,12 +109,7 @@ ahead; status warns about them) are never drilled: their age is unknown.
 
 // drillRow is one drill as --json prints it.
 type drillRow struct {
-	Database        string        `json:"database"`
-	Target          string        `json:"target"`
-	Host            string        `json:"host"`
-	Object          string        `json:"object"`
-	Time            time.Time     `json:"time"`
-	Size            int64         `json:"size"`
+	archiveRef
 	DurationSeconds float64       `json:"duration_seconds"`
 	Scratch         string        `json:"scratch_database"`
 	Tables          []drill.Table `json:"tables"`
@@ -134,7 +129,7 @@ type drillJSON struct {
 
 func newDrillRow(r *drill.Report) drillRow {
 	return drillRow{
-		Database: r.Database, Target: r.Target, Host: r.Host, Object: r.Archive, Time: r.ArchiveTime, Size: r.Bytes,
+		archiveRef:      archiveRef{Database: r.Database, Target: r.Target, Host: r.Host, Object: r.Archive, Time: r.ArchiveTime, Size: r.Bytes},
 		DurationSeconds: r.Duration.Seconds(), Scratch: r.Scratch, Tables: nonNil(r.Tables), QueriesPassed: r.QueriesPassed,
 		Problems: nonNil(r.Problems), Notes: nonNil(r.Notes), OK: r.OK(),
 	}

@@ -89,14 +89,25 @@ were then.
 	}
 }
 
-type listRow struct {
+// archiveRef is what every --json row says of the archive it is about,
+// named alike in every command (docs/json.md).
+type archiveRef struct {
 	Database string    `json:"database"`
 	Target   string    `json:"target"`
 	Host     string    `json:"host"`
 	Object   string    `json:"object"`
 	Time     time.Time `json:"time"`
 	Size     int64     `json:"size"`
-	Status   string    `json:"status"` // complete, incomplete, missing or deleted
+}
+
+// refOf names archive n, of size bytes, on target.
+func refOf(target string, n archive.Name, size int64) archiveRef {
+	return archiveRef{Database: n.Database, Target: target, Host: n.Host, Object: n.Object(), Time: n.Time, Size: size}
+}
+
+type listRow struct {
+	archiveRef
+	Status string `json:"status"` // complete, incomplete, missing or deleted
 	// Lock, Deleted, RecoverableUntil: see lockview.go.
 	Lock             *objectLock `json:"lock,omitempty"`
 	Deleted          *time.Time  `json:"deleted,omitempty"`
@@ -208,10 +219,7 @@ func listRows(ctx context.Context, ts *job.Targets, host, database string) (rows
 			continue
 		}
 		for _, e := range entries {
-			rows = append(rows, listRow{
-				Host: e.Name.Host, Database: e.Name.Database, Time: e.Name.Time, Size: e.Size,
-				Target: e.Target, Status: entryStatus(e), Object: e.Name.Object(),
-			})
+			rows = append(rows, listRow{archiveRef: refOf(e.Target, e.Name, e.Size), Status: entryStatus(e)})
 		}
 		if rows, err = lockRows(ctx, t, host, database, entries, rows); err != nil {
 			bad = append(bad, unreadableTarget{Target: t.Name, Error: err.Error()})

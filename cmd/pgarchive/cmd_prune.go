@@ -84,13 +84,8 @@ credentials that may delete; --host names the host whose archives to prune).
 
 // pruneRow is one archive's line in prune's output.
 type pruneRow struct {
-	Database string    `json:"database"`
-	Target   string    `json:"target"`
-	Host     string    `json:"host"`
-	Object   string    `json:"object"`
-	Time     time.Time `json:"time"`
-	Size     int64     `json:"size"`
-	Status   string    `json:"status"` // complete or incomplete
+	archiveRef
+	Status string `json:"status"` // complete or incomplete
 	// Action is keep or delete (--dry-run), else keep, deleted or failed.
 	Action  string   `json:"action"`
 	Reasons []string `json:"reasons"`
@@ -192,8 +187,8 @@ func runPrune(ctx context.Context, opts pruneOptions) error {
 func prunePlan(ctx context.Context, l targetListing, p prune.DatabasePlan, dryRun bool, tr *job.TargetReport) ([]pruneRow, []string) {
 	row := func(d prune.Decision, action string) pruneRow {
 		return pruneRow{
-			Target: l.name, Database: p.Database, Host: d.Entry.Name.Host, Object: d.Entry.Name.Object(), Time: d.Entry.Name.Time,
-			Size: d.Entry.Size, Status: entryStatus(d.Entry), Action: action, Reasons: nonNil(d.Reasons),
+			archiveRef: refOf(l.name, d.Entry.Name, d.Entry.Size),
+			Status:     entryStatus(d.Entry), Action: action, Reasons: nonNil(d.Reasons),
 		}
 	}
 	var rows []pruneRow

@@ -86,12 +86,7 @@ on stderr shows the bytes checked, the rate and the time left.
 
 // verifyRow is one archive's line in verify's output.
 type verifyRow struct {
-	Database string    `json:"database"`
-	Target   string    `json:"target"`
-	Host     string    `json:"host"`
-	Object   string    `json:"object"`
-	Time     time.Time `json:"time"`
-	Size     int64     `json:"size"`
+	archiveRef
 	// Status is complete, or missing for a manifest whose object is gone.
 	Status  string `json:"status"`
 	Checked string `json:"checked"`
@@ -201,8 +196,7 @@ func runVerify(ctx context.Context, opts verifyOptions) error {
 			tr := reports[e.Target]
 			tr.Bytes += res.Bytes
 			checked++
-			row := verifyRow{Database: db, Target: e.Target, Host: e.Name.Host, Object: e.Name.Object(), Time: e.Name.Time,
-				Size: e.Size, Status: entryStatus(e), Checked: res.Checked, OK: res.Err == nil}
+			row := verifyRow{archiveRef: refOf(e.Target, e.Name, e.Size), Status: entryStatus(e), Checked: res.Checked, OK: res.Err == nil}
 			if res.Err != nil {
 				bad++
 				tr.Failed++

@@ -60,10 +60,7 @@ func lockRows(ctx context.Context, t *target.Target, host, database string, entr
 		return rows, err
 	}
 	for _, h := range hidden {
-		r := listRow{
-			Host: h.Name.Host, Database: h.Name.Database, Time: h.Name.Time, Size: h.Size,
-			Target: t.Name, Status: "deleted", Object: h.Name.Object(), Deleted: &h.Deleted,
-		}
+		r := listRow{archiveRef: refOf(t.Name, h.Name, h.Size), Status: "deleted", Deleted: &h.Deleted}
 		if !h.Lock.IsZero() {
 			l := h.Lock
 			r.Lock = &l
