@@ -85,6 +85,32 @@ func envInt(t *testing.T, name string, def int) int {
 	return n
 }
 
+// TestBenchPage rewrites $PGARCHIVE_BENCH_DOC from an earlier run's
+// results.json ($PGARCHIVE_BENCH_RESULTS) without measuring again, after a
+// change to how the page presents the figures.
+func TestBenchPage(t *testing.T) {
+	in := os.Getenv("PGARCHIVE_BENCH_RESULTS")
+	if in == "" {
+		t.Skip("set PGARCHIVE_BENCH_RESULTS to a results.json written by tests/bench/run.sh")
+	}
+	b, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("%s: %v", in, err)
+	}
+	page := markdown(&rep)
+	if doc := os.Getenv("PGARCHIVE_BENCH_DOC"); doc != "" {
+		if err := os.WriteFile(doc, []byte(page), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		fmt.Println(page)
+	}
+}
+
 func TestBench(t *testing.T) {
 	out := os.Getenv("PGARCHIVE_BENCH_OUT")
 	if out == "" {
