@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pgarchive/pgarchive/internal/archive"
@@ -124,18 +125,15 @@ func push(ctx context.Context, opts PushOptions) (*archive.PushResult, error) {
 	return result, nil
 }
 
-// checkSecretsReadable reads (and forgets) every secret file the config names.
+// checkSecretsReadable reads (and forgets) every secret file the targets
+// use: config.Secrets names them, by the keys errors must name.
 func checkSecretsReadable(cfg *config.Config) error {
-	for _, name := range cfg.TargetNames() {
-		for opt, path := range cfg.Targets[name].SecretFiles {
-			if _, err := config.ReadSecretFile(path); err != nil {
-				return fmt.Errorf("targets.%s.secret_files.%s: %w", name, opt, err)
-			}
+	for _, sec := range cfg.Secrets() {
+		if !strings.HasPrefix(sec.ID, "targets.") && sec.ID != "rclone.config_file" {
+			continue
 		}
-	}
-	if cfg.Rclone.ConfigFile != "" {
-		if _, err := config.ReadSecretFile(cfg.Rclone.ConfigFile); err != nil {
-			return fmt.Errorf("rclone.config_file: %w", err)
+		if _, err := config.ReadSecretFile(sec.Path); err != nil {
+			return fmt.Errorf("%s: %w", sec.ID, err)
 		}
 	}
 	return nil
