@@ -120,7 +120,8 @@ func Open(ctx context.Context, name string, t config.Target, rc config.Rclone) (
 		}
 		return nil, redact(fmt.Errorf("target %q: %s backend: %w", name, t.Type, err), secrets)
 	}
-	tg := &Target{Name: name, desc: t.Type + ":" + t.Path, fs: f, localDisk: ri.Name == "local"}
+	tg := &Target{Name: name, desc: t.Type + ":" + t.Path, fs: f, localDisk: ri.Name == "local",
+		partsFrom: multipartFrom(ri, backendConfig(ri, opts))}
 	if !slices.Contains(rereadToHash, ri.Name) {
 		tg.confirmHash = f.Hashes().GetOne()
 	}
@@ -285,7 +286,29 @@ func openRemote(ctx context.Context, name string, t config.Target, rc config.Rcl
 		}
 		return nil, fmt.Errorf("target %q: %w", name, err)
 	}
-	return &Target{Name: name, desc: remote, fs: f}, nil
+	tg := &Target{Name: name, desc: remote, fs: f}
+	if ri, configName, _, connection, err := fs.ParseRemote(dir); err == nil {
+		tg.partsFrom = multipartFrom(ri, fs.ConfigMap(ri.Prefix, ri.Options, configName, connection))
+	}
+	return tg, nil
+}
+
+// multipartFrom is the upload size from which an s3 backend uploads in
+// parts, checked part by part (its upload_cutoff, as rclone reads it);
+// 0 for other backends.
+func multipartFrom(ri *fs.RegInfo, m configmap.Getter) int64 {
+	if ri.Prefix != "s3" {
+		return 0
+	}
+	v, ok := m.Get("upload_cutoff")
+	if !ok {
+		return 0
+	}
+	var cutoff fs.SizeSuffix
+	if err := cutoff.Set(v); err != nil || cutoff <= 0 {
+		return 0
+	}
+	return int64(cutoff)
 }
 
 // joinRemote appends path to a "name:path" remote.

@@ -58,6 +58,12 @@ create_policy = all
 [arch]
 type = alias
 remote = %s
+
+[objects]
+type = s3
+provider = Minio
+endpoint = http://127.0.0.1:1
+upload_cutoff = 50Mi
 `, a, b, aliased))
 	rc := config.Rclone{ConfigFile: conf}
 
@@ -107,6 +113,17 @@ remote = %s
 		}
 		if entries, err := tg.List(ctx, "other"); err != nil || len(entries) != 0 {
 			t.Errorf("List(missing) = %v, %v", entries, err)
+		}
+	})
+
+	t.Run("s3 remote hashes only single-part uploads", func(t *testing.T) {
+		tg, err := Open(ctx, "o", config.Target{Remote: "objects:bucket"}, rc)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		if !tg.hashesStream(50<<20-1) || tg.hashesStream(50<<20) {
+			t.Errorf("rclone.conf's upload_cutoff = 50Mi: hashesStream(50Mi-1) = %v, (50Mi) = %v; want true, false",
+				tg.hashesStream(50<<20-1), tg.hashesStream(50<<20))
 		}
 	})
 
