@@ -32,6 +32,7 @@ type PushOptions struct {
 func Push(ctx context.Context, opts PushOptions) (result *archive.PushResult, err error) {
 	run := Start(ctx, opts.Config, "push", opts.Database)
 	defer func() { run.Finish(pushReport(opts.Database, result, err)) }()
+	defer tightenGC()()
 	result, err = push(ctx, opts)
 	if err != nil {
 		return result, fmt.Errorf("push %s: %w", opts.Database, err)
