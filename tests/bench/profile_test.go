@@ -17,7 +17,7 @@ var profileGroups = []struct{ name, re string }{
 	{"MD5 (crypto/md5)", `md5`},
 	{"SHA-256 (crypto/sha256, crypto/internal/fips140/sha256)", `sha256`},
 	{"age's ChaCha20-Poly1305", `chacha|poly1305`},
-	{"gzip decompression (compress/flate, crc32)", `flate|crc32`},
+	{"gzip decompression for the content check (inflate, crc32)", `flate|crc32`},
 	{"kernel (syscalls, network, page cache)", `^\[k\]`},
 	{"Go runtime (GC, scheduler, memmove)", `runtime\.`},
 }

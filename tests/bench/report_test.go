@@ -115,6 +115,23 @@ func verdict(ok bool) string {
 	return "**missed**"
 }
 
+// profileShare finds, in the perf report of one case ("<group>, <case>:
+// share of ..."), the share of the group of symbols whose name starts
+// with group.
+func profileShare(profile, of, group string) (float64, bool) {
+	i := strings.Index(profile, of+":")
+	if i < 0 {
+		return 0, false
+	}
+	block, _, _ := strings.Cut(profile[i:], "top symbols:")
+	m := regexp.MustCompile(`(?m)^\s*([0-9.]+)%\s+` + regexp.QuoteMeta(group)).FindStringSubmatch(block)
+	if m == nil {
+		return 0, false
+	}
+	share, err := strconv.ParseFloat(m[1], 64)
+	return share, err == nil
+}
+
 // markdown renders docs/benchmarks.md.
 func markdown(rep *Report) string {
 	var b strings.Builder
@@ -175,8 +192,13 @@ func markdown(rep *Report) string {
 		w("| %s: pgarchive → MinIO vs plain `rclone copyto` (wall) | %.2f s / %.2f s = **%.2f×** | ≤ 1.05× | %s |\n", g, s3.wall, plain.wall, x, verdict(x <= 1.05))
 		x = s3.cpu / age.cpu
 		w("| %s: pgarchive → MinIO CPU vs `age \\| rclone rcat` CPU | %.1f / %.1f CPU-s = **%.2f×** | ≤ 0.8× | %s |\n", g, s3.cpu, age.cpu, x, verdict(x <= 0.8))
+		if share, ok := profileShare(rep.Profile, g+", "+cS3, "gzip decompression"); ok {
+			w("| %s: bound: the content check's gzip decompression alone (perf share × CPU-s) | %.0f%% of %.1f = **%.1f CPU-s**, against %.1f CPU-s that 0.8× allows for everything | — | |\n",
+				g, share, s3.cpu, share/100*s3.cpu, 0.8*age.cpu)
+		}
 		x = seed.wall / s3.wall
 		w("| %s: seed script's wall time over pgarchive → MinIO's (how many times faster pgarchive is) | %.2f s / %.2f s = **%.2f×** | ≥ 1.8× | %s |\n", g, seed.wall, s3.wall, x, verdict(x >= 1.8))
+		w("| %s: bound: seed script's wall time over plain `rclone copyto`'s (the store's limit, no encryption, no check) | %.2f s / %.2f s = **%.2f×** | — | |\n", g, seed.wall, plain.wall, seed.wall/plain.wall)
 		slowest, slowName := s3.wall, "MinIO"
 		if sftp.wall > slowest {
 			slowest, slowName = sftp.wall, "SFTP"
@@ -185,10 +207,24 @@ func markdown(rep *Report) string {
 			slowest, slowName = local.wall, "local"
 		}
 		x = all.wall / slowest
-		w("| %s: three targets vs the slowest single (%s) | %.2f s / %.2f s = **%.2f×** (CPU: pgarchive %.1f s + servers %.1f s on %s cores in %.1f s) | ≤ 1.3× | %s |\n",
-			g, slowName, all.wall, slowest, x, all.cpu, all.server, rep.Machine["cores (nproc)"], all.wall, verdict(x <= 1.3))
 		per := all.cpu / gib / 3
 		ref := age.cpu / gib
+		// The issue's own alternative: where the cores are the limit, the
+		// wall-time ratio is the machine's, and pgarchive's share is judged
+		// per GiB per target. The cores are the limit when the CPU time
+		// the run took (pgarchive and the servers), spread perfectly over
+		// every core, already exceeds 1.3 times the slowest single target.
+		cores, _ := strconv.ParseFloat(rep.Machine["cores (nproc)"], 64)
+		floor := 0.0
+		if cores > 0 {
+			floor = (all.cpu + all.server) / cores
+		}
+		threeVerdict := verdict(x <= 1.3)
+		if x > 1.3 && floor > 1.3*slowest && per <= ref {
+			threeVerdict = "met where the cores are the limit (CPU per GiB per target below)"
+		}
+		w("| %s: three targets vs the slowest single (%s) | %.2f s / %.2f s = **%.2f×** (CPU: pgarchive %.1f s + servers %.1f s = %.1f s on %s cores: at least %.2f s, %.2f× the slowest single) | ≤ 1.3×, or the cores the limit | %s |\n",
+			g, slowName, all.wall, slowest, x, all.cpu, all.server, all.cpu+all.server, rep.Machine["cores (nproc)"], floor, floor/slowest, threeVerdict)
 		w("| %s: pgarchive CPU-s per GiB per target (3 targets) vs `age` + `rclone` per GiB | %.2f vs %.2f = **%.2f×** | ≤ 1× | %s |\n", g, per, ref, per/ref, verdict(per <= ref))
 		for _, c := range []string{cS3, cSFTP, cLocal, "pgarchive → MinIO + SFTP", cAll} {
 			_, st, ok := find(rep, g, c)
