@@ -164,7 +164,7 @@ func (r *chanReader) Read(p []byte) (int, error) {
 	for r.off == len(r.buf) {
 		if r.buf != nil {
 			r.c.free <- r.buf[:cap(r.buf)]
-			r.buf = nil
+			r.buf, r.off = nil, 0
 		}
 		select {
 		case b, ok := <-r.c.full:

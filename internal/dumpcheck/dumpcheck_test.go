@@ -443,3 +443,22 @@ func TestCheckerLifecycle(t *testing.T) {
 		t.Errorf("unknown compression: %v", err)
 	}
 }
+
+// TestChanReaderAfterEnd: a decoder may read again after the end of the
+// input (io.EOF) or after an abort; it must get the same answer, not a
+// panic from the offset into the buffer it already handed back.
+func TestChanReaderAfterEnd(t *testing.T) {
+	c := &Checker{full: make(chan []byte, 1), free: make(chan []byte, 1), abort: make(chan struct{})}
+	r := &chanReader{c: c}
+	c.full <- []byte("dump")
+	close(c.full)
+	p := make([]byte, 8)
+	if n, err := r.Read(p); n != 4 || err != nil {
+		t.Fatalf("first Read = %d, %v", n, err)
+	}
+	for i := range 2 {
+		if n, err := r.Read(p); n != 0 || err != io.EOF {
+			t.Errorf("Read %d after the end = %d, %v; want 0, EOF", i+1, n, err)
+		}
+	}
+}
