@@ -42,8 +42,9 @@ step "go test -count=1 -timeout 25m ./... (docs/reliability.md checked by tests/
 PGARCHIVE_RELIABILITY_REQUIRED=1 go test -count=1 -timeout 25m ./...
 
 # A brief run of every fuzz target, PGARCHIVE_FUZZTIME each (default 10s):
-# the parsers of config, object names, manifests and dumps, and the
-# retention planner (which must always keep the newest good archive).
+# the parsers of config, object names, manifests and dumps, the gzip
+# decoder (against klauspost/compress), and the retention planner (which
+# must always keep the newest good archive).
 fuzz() {
 	local name=$1 pkg=$2 listed
 	listed=$(go test -list "^$name\$" "$pkg")
@@ -58,4 +59,5 @@ fuzz FuzzParse ./internal/config
 fuzz FuzzParseObject ./internal/archive
 fuzz FuzzParseManifest ./internal/archive
 fuzz FuzzCheck ./internal/dumpcheck
+fuzz FuzzInflate ./internal/inflate
 fuzz FuzzPlan ./internal/retention

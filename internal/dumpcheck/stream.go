@@ -5,9 +5,9 @@ import (
 	"errors"
 	"io"
 
-	"github.com/klauspost/compress/flate"
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/pgarchive/pgarchive/internal/inflate"
 )
 
 // gzipStream decompresses gzip members one at a time, so that what follows
@@ -16,15 +16,15 @@ import (
 // tail "unexpected EOF").
 type gzipStream struct {
 	br      *bufio.Reader
-	zr      gzip.Reader
+	zr      inflate.GzipReader
 	members int
 	started bool
 	err     error
 }
 
 func newGzipStream(r io.Reader) *gzipStream {
-	// A bufio.Reader is a flate.Reader: the decompressor takes it as is,
-	// reads no byte past a member's trailer, and uses its fast path.
+	// The decompressor decodes from this buffer and consumes no byte past a
+	// member's trailer.
 	return &gzipStream{br: bufio.NewReaderSize(r, 64<<10)}
 }
 
@@ -85,18 +85,17 @@ func (g *gzipStream) next() error {
 		}
 		return gzipError(err)
 	}
-	g.zr.Multistream(false)
 	return nil
 }
 
 func gzipError(err error) error {
-	var corrupt flate.CorruptInputError
+	var corrupt inflate.CorruptInputError
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return verdict(Truncated, "gzip stream ends before its trailer")
-	case errors.Is(err, gzip.ErrChecksum):
+	case errors.Is(err, inflate.ErrChecksum):
 		return verdict(Corrupt, "gzip checksum mismatch")
-	case errors.Is(err, gzip.ErrHeader):
+	case errors.Is(err, inflate.ErrHeader):
 		return verdict(Corrupt, "bad gzip member header")
 	case errors.As(err, &corrupt):
 		return verdict(Corrupt, "gzip data is damaged (%v)", err)
