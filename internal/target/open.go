@@ -25,7 +25,8 @@ import (
 )
 
 // init makes rclone behave as a library: no config file unless a remote
-// target asks for one, never a password prompt on the terminal.
+// target asks for one, never a password prompt on the terminal, and upload
+// buffers outside Go's heap.
 func init() {
 	if rcloneenv.Set {
 		_ = os.Unsetenv("RCLONE_CONFIG")
@@ -35,6 +36,12 @@ func init() {
 	_ = rconfig.SetConfigPath("")
 	ci := fs.GetConfig(context.Background())
 	ci.AskPassword = false
+	// Upload buffers (rclone's 1 MiB pages, a multipart part each) come
+	// from mmap and go back to the system when the pool flushes them. In
+	// Go's heap they were most of it, and the collector let the heap grow
+	// to twice their size: a push's peak RSS grew 19% from 256 MiB to
+	// 2 GiB, against 6% this way (tests/bench).
+	ci.UseMmap = true
 }
 
 // Open builds the target name from its configuration and connects to it
