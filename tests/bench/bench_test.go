@@ -225,9 +225,11 @@ func TestBench(t *testing.T) {
 		}
 		group := fmt.Sprintf(d.group, human(fi.Size()))
 		mib := d.key
+		// --allow-stale: dumps are kept between runs (an 8 GiB one takes
+		// minutes to make), so they are older than max_dump_age.
 		pga := func(name string, targets int, cfg string) *benchCase {
 			return &benchCase{group: group, name: name, kind: "push", targets: targets, bytes: fi.Size(),
-				argv: []string{bin, "--config", cfg, "push", "--database", "bench"}, env: append(os.Environ(), "PGARCHIVE_LOG=stderr"),
+				argv: []string{bin, "--config", cfg, "push", "--database", "bench", "--allow-stale"}, env: append(os.Environ(), "PGARCHIVE_LOG=stderr"),
 				localTarget: localRoot, cleanup: purge}
 		}
 		shell := func(name, script string) *benchCase {
@@ -264,7 +266,7 @@ func TestBench(t *testing.T) {
 				dumpDir = customDir
 			}
 			cfg := config("restore-"+kind, dumpDir, restoreTarget(kind))
-			run(t, append(os.Environ(), "PGARCHIVE_LOG=stderr"), bin, "--config", cfg, "push", "--database", "bench")
+			run(t, append(os.Environ(), "PGARCHIVE_LOG=stderr"), bin, "--config", cfg, "push", "--database", "bench", "--allow-stale")
 			key := strings.TrimSpace(run(t, rcloneEnv, rclone, "lsf", "-R", "--files-only", "--include", "*.age", "minio:"+s3.Bucket+"-restore/"+kind))
 			if strings.Contains(key, "\n") || key == "" {
 				t.Fatalf("want one archive under %s, got %q", kind, key)
