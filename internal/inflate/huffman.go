@@ -2,6 +2,29 @@ package inflate
 
 import "math/bits"
 
+// pairMinShare is the share of literals among a block's symbols (in
+// 1/32768ths, as literalShare gives it) from which filling its table with
+// literal pairs pays. Pairing costs a pass over the 4096-entry root table
+// per block and saves a lookup per second literal: on base64 text (nearly
+// all literals) it is 15-20% faster, on match-heavy dumps (pgbench's,
+// which compress 40x) building the pairs took a quarter of the time. At
+// 70%, best of six runs: base64 373 MB/s (always pairing 361, never 309),
+// pgbench 2375 MB/s (always 1688, never 2225).
+const pairMinShare = 70 * (1 << maxCodeLen) / 100
+
+// literalShare is the share, in 1/32768ths, of literals among the symbols
+// a code expects: a codeword of l bits stands for a symbol seen about once
+// in 2^l.
+func literalShare(lengths []uint8) int {
+	share := 0
+	for _, l := range lengths[:min(len(lengths), 256)] {
+		if l != 0 {
+			share += 1 << (maxCodeLen - uint(l))
+		}
+	}
+	return share
+}
+
 // A table entry packs everything the decode loop needs into one word, so a
 // single load tells it what to emit and how many bits to drop:
 //
@@ -220,7 +243,7 @@ func (tb *tableBuilder) build(table *[]uint32, rootBits uint, lengths []uint8, t
 		t[prefix] = uint32(off)<<16 | entrySubtable | uint32(sub)<<8
 		off += 1 << sub
 	}
-	if pairs {
+	if pairs && literalShare(lengths) >= pairMinShare {
 		tb.pairLiterals(t, lengths, sorted)
 	}
 	return minLen, true
