@@ -36,6 +36,14 @@ func testInputs() map[string][]byte {
 		"zeros-700k":   make([]byte, 700<<10),
 		"repeat-short": bytes.Repeat([]byte("ab"), 40000),
 	}
+	// Blocks that take literal pairs (base64) between blocks that do not
+	// (repetitive rows), so tables switch between the two in one stream.
+	var mixed []byte
+	for i := range 6 {
+		mixed = append(mixed, base64Lines(randomBytes(uint64(10+i), 40<<10))...)
+		mixed = append(mixed, copyRows(uint64(i), 60<<10)...)
+	}
+	in["mixed-pairs"] = mixed
 	// Lengths around the window, the output buffer and its slide point.
 	for _, n := range []int{255, 256, 257, windowSize - 1, windowSize, windowSize + 1,
 		outputSize/2 + windowSize - 1, outputSize/2 + windowSize + 1, outputSize - 1, outputSize + windowSize + 1} {
