@@ -55,8 +55,15 @@ func mine(data []byte, bufSize, readSize int) result {
 	return readMember(data, bufSize, readSize, z.Reset, z.Read)
 }
 
-func reference(data []byte, bufSize, readSize int) result {
-	var z kgzip.Reader
+// memberReader is what klauspost's and the standard library's gzip
+// readers share.
+type memberReader interface {
+	Reset(io.Reader) error
+	Multistream(bool)
+	Read([]byte) (int, error)
+}
+
+func readOneMember(z memberReader, data []byte, bufSize, readSize int) result {
 	return readMember(data, bufSize, readSize, func(br *bufio.Reader) error {
 		if err := z.Reset(br); err != nil {
 			return err
@@ -66,17 +73,14 @@ func reference(data []byte, bufSize, readSize int) result {
 	}, z.Read)
 }
 
+func reference(data []byte, bufSize, readSize int) result {
+	return readOneMember(new(kgzip.Reader), data, bufSize, readSize)
+}
+
 // standard reads with the Go standard library, the second opinion where
 // klauspost goes astray (see compare).
 func standard(data []byte, bufSize, readSize int) result {
-	var z stdgzip.Reader
-	return readMember(data, bufSize, readSize, func(br *bufio.Reader) error {
-		if err := z.Reset(br); err != nil {
-			return err
-		}
-		z.Multistream(false)
-		return nil
-	}, z.Read)
+	return readOneMember(new(stdgzip.Reader), data, bufSize, readSize)
 }
 
 func classify(err error) string {
@@ -140,8 +144,13 @@ func firstDiff(a, b []byte) int {
 }
 
 func gzipKlauspost(t testing.TB, plain []byte, level int) []byte {
+	return gzipWith(t, plain, level, kgzip.NewWriterLevel)
+}
+
+// gzipWith compresses plain with a gzip library's writer.
+func gzipWith[W io.WriteCloser](t testing.TB, plain []byte, level int, newWriter func(io.Writer, int) (W, error)) []byte {
 	var b bytes.Buffer
-	w, err := kgzip.NewWriterLevel(&b, level)
+	w, err := newWriter(&b, level)
 	if err != nil {
 		t.Fatal(err)
 	}

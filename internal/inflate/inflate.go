@@ -450,6 +450,8 @@ decode:
 		for e&entryLiteral != 0 {
 			// A root entry takes at most 12 bits, so 56 bits hold four,
 			// and the 8 counted and 16 real bits left cover a root lookup.
+			// The four are written out by hand: one refill feeds them,
+			// and a loop counter would only add a branch per literal.
 			b >>= e & entryTotalMask
 			nb -= uint(e & entryTotalMask)
 			binary.LittleEndian.PutUint16(win[op:], uint16(e>>16))

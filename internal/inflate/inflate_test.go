@@ -15,14 +15,7 @@ import (
 )
 
 func gzipStd(t testing.TB, plain []byte, level int) []byte {
-	var b bytes.Buffer
-	w, err := stdgzip.NewWriterLevel(&b, level)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(plain)
-	w.Close()
-	return b.Bytes()
+	return gzipWith(t, plain, level, stdgzip.NewWriterLevel)
 }
 
 // testInputs are the plain texts of the differential tests.
