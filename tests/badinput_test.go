@@ -26,12 +26,12 @@ func TestBadInputsAreRefused(t *testing.T) {
 	enc := ageRecipients(recipient)
 
 	dir := t.TempDir()
-	empty := writeFile(t, dir, "empty.sql.gz", "")
-	stale := writeFile(t, dir, "stale.sql.gz", string(mustReadFile(t, good)))
+	empty := harness.WriteFile(t, dir, "empty.sql.gz", "")
+	stale := harness.WriteFile(t, dir, "stale.sql.gz", string(harness.ReadFile(t, good)))
 	old := time.Now().Add(-26 * time.Hour)
 	os.Chtimes(stale, old, old)
-	notGzip := writeFile(t, dir, "plain.sql.gz", "--\n-- PostgreSQL database dump\n--\n")
-	notDump := writeFile(t, dir, "notdump.sql.gz", string(gzipBytes(t, "this is not a dump\n")))
+	notGzip := harness.WriteFile(t, dir, "plain.sql.gz", "--\n-- PostgreSQL database dump\n--\n")
+	notDump := harness.WriteFile(t, dir, "notdump.sql.gz", string(gzipBytes(t, "this is not a dump\n")))
 	zstdDir := t.TempDir()
 	pg.Dump(t, "forge", zstdDir, "zstd")
 
@@ -59,7 +59,7 @@ func TestBadInputsAreRefused(t *testing.T) {
 			[]string{"push", "--database", "forge"}, 2, "nosuchbackend"},
 		{"unknown backend option", configFile(t, goodDir, "gzip", enc, "[targets.x]\ntype = \"sftp\"\noptions = { hostt = \"nas\" }\n"),
 			[]string{"check-config"}, 2, "targets.x.options.hostt"},
-		{"unknown config key", writeFile(t, t.TempDir(), "c.toml", "dump_dri = \"/x\"\n"), []string{"check-config"}, 2, "dump_dri"},
+		{"unknown config key", harness.WriteFile(t, t.TempDir(), "c.toml", "dump_dri = \"/x\"\n"), []string{"check-config"}, 2, "dump_dri"},
 		{"bad recipient", configFile(t, goodDir, "gzip", `recipients = ["age1notakey"]`, target), []string{"check-config"}, 2, "encryption.recipients[0]"},
 		{"missing config", "/nonexistent/pgarchive.toml", []string{"check-config"}, 2, "/nonexistent/pgarchive.toml"},
 		{"no database flag", "", []string{"push"}, 2, "database"},
@@ -85,7 +85,7 @@ func TestBadInputsAreRefused(t *testing.T) {
 			if len(errLines) != 1 || !strings.Contains(errLines[0], tt.contains) {
 				t.Errorf("want one error line naming %q, got: %s", tt.contains, r)
 			}
-			if files := snapshot(t, local); len(files) != 0 {
+			if files := harness.Snapshot(t, local); len(files) != 0 {
 				t.Fatalf("a refused push wrote %v", keys(files))
 			}
 		})
@@ -93,7 +93,7 @@ func TestBadInputsAreRefused(t *testing.T) {
 	// And the good config does push, so the refusals above were for the
 	// reasons they gave.
 	mustRun(t, []string{"PGARCHIVE_CONFIG=" + goodCfg}, "push", "--database", "forge")
-	if files := snapshot(t, local); len(files) != 2 {
+	if files := harness.Snapshot(t, local); len(files) != 2 {
 		t.Errorf("good push wrote %v", keys(files))
 	}
 }
@@ -129,7 +129,7 @@ func TestUnionRemoteFromRcloneConf(t *testing.T) {
 	dump := pg.Dump(t, "forge", dumpDir, "gzip")
 	identity, recipient := keypair(t, false)
 	a, b := t.TempDir(), t.TempDir()
-	rcloneConf := writeFile(t, t.TempDir(), "rclone.conf", fmt.Sprintf(`[disk-a]
+	rcloneConf := harness.WriteFile(t, t.TempDir(), "rclone.conf", fmt.Sprintf(`[disk-a]
 type = alias
 remote = %s
 
@@ -151,7 +151,7 @@ search_policy = ff
 	}
 	for _, upstream := range []string{a, b} {
 		obj := filepath.Join(upstream, "db", rows[0].Object)
-		if got := decryptWithStockAge(t, identity, mustReadFile(t, obj)); !bytes.Equal(got, mustReadFile(t, dump)) {
+		if got := decryptWithStockAge(t, identity, harness.ReadFile(t, obj)); !bytes.Equal(got, harness.ReadFile(t, dump)) {
 			t.Errorf("upstream %s: copy differs from the dump", upstream)
 		}
 		if _, err := os.Stat(obj + ".json"); err != nil {

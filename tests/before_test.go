@@ -21,8 +21,8 @@ func TestRestoreBefore(t *testing.T) {
 	stamps := []string{"20261101T011500Z", "20261102T011500Z", "20261103T011500Z"}
 	dumps := map[string][]byte{}
 	for i, s := range stamps {
-		dump := fakeDump(t, dumpDir, "forge", 5_000+1_000*i) // each night's dump differs
-		dumps[s] = mustReadFile(t, dump)
+		dump := harness.FakeDump(t, dumpDir, "forge", 5_000+1_000*i) // each night's dump differs
+		dumps[s] = harness.ReadFile(t, dump)
 		mustRun(t, []string{"PGARCHIVE_CONFIG=" + cfg, "PGARCHIVE_TEST_NOW=" + s}, "push", "--database", "forge", "--allow-stale")
 	}
 	// A newer upload that never finished: never chosen.
@@ -86,7 +86,7 @@ func TestRestoreBefore(t *testing.T) {
 // and restore points at --globals for it.
 func TestGlobalsNameIsReserved(t *testing.T) {
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "globals", 1_000)
+	harness.FakeDump(t, dumpDir, "globals", 1_000)
 	_, recipient := keypair(t, false)
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("nas", t.TempDir()))
 	env := []string{"PGARCHIVE_CONFIG=" + cfg}

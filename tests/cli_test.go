@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -57,15 +56,6 @@ func mustRun(t *testing.T, env []string, args ...string) result {
 	return r
 }
 
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // keypair makes an age identity file and returns its path and recipient.
 func keypair(t *testing.T, pq bool) (identityFile, recipient string) {
 	t.Helper()
@@ -73,7 +63,7 @@ func keypair(t *testing.T, pq bool) (identityFile, recipient string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeFile(t, t.TempDir(), "key.txt", id.Secret+"\n"), id.Recipient
+	return harness.WriteFile(t, t.TempDir(), "key.txt", id.Secret+"\n"), id.Recipient
 }
 
 type listRow struct {

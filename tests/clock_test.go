@@ -40,10 +40,10 @@ func TestFutureStampNeverLatest(t *testing.T) {
 	)
 
 	// Two different dumps, so that what restore returns tells them apart.
-	goodDump := mustReadFile(t, pg.Dump(t, "forge", dumpDir, "gzip"))
+	goodDump := harness.ReadFile(t, pg.Dump(t, "forge", dumpDir, "gzip"))
 	mustRun(t, append(push, "PGARCHIVE_TEST_NOW="+good), "push", "--database", "forge", "--allow-stale")
 	pg.Psql(t, "forge", "CREATE TABLE pushed_from_the_future (x int)")
-	futureDump := mustReadFile(t, pg.Dump(t, "forge", dumpDir, "gzip"))
+	futureDump := harness.ReadFile(t, pg.Dump(t, "forge", dumpDir, "gzip"))
 	if bytes.Equal(goodDump, futureDump) {
 		t.Fatal("the two dumps are the same")
 	}
@@ -78,7 +78,7 @@ func TestFutureStampNeverLatest(t *testing.T) {
 	// restore --at latest: the good archive, with a word about the other.
 	out := filepath.Join(t.TempDir(), "latest.sql.gz")
 	r = mustRun(t, env, "restore", "--database", "forge", "--identity", identity, "--output", out)
-	if !bytes.Equal(mustReadFile(t, out), goodDump) {
+	if !bytes.Equal(harness.ReadFile(t, out), goodDump) {
 		t.Error("restore --at latest did not restore the good archive")
 	}
 	if !strings.Contains(r.stderr, "restore: 1 archive stamped in the future passed over, the newest "+future+"; --at "+future+" restores it") {
@@ -88,7 +88,7 @@ func TestFutureStampNeverLatest(t *testing.T) {
 	// restore --at <future stamp>: named explicitly, it is found.
 	out = filepath.Join(t.TempDir(), "future.sql.gz")
 	mustRun(t, env, "restore", "--database", "forge", "--identity", identity, "--at", future, "--output", out)
-	if !bytes.Equal(mustReadFile(t, out), futureDump) {
+	if !bytes.Equal(harness.ReadFile(t, out), futureDump) {
 		t.Error("restore --at " + future + " did not restore that archive")
 	}
 

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 // Issue 8, item 8: check-config, as the NixOS module runs it at build
@@ -16,7 +18,7 @@ func TestCheckConfigNamesTheKey(t *testing.T) {
 	enc := "[encryption]\n" + ageRecipients(recipient) + "\n"
 	usb := localTarget("usb", t.TempDir())
 	aDir := t.TempDir()
-	aFile := writeFile(t, t.TempDir(), "not-a-dir", "x\n")
+	aFile := harness.WriteFile(t, t.TempDir(), "not-a-dir", "x\n")
 
 	tests := []struct {
 		name, config, key string
@@ -38,7 +40,7 @@ func TestCheckConfigNamesTheKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := writeFile(t, t.TempDir(), "config.toml", tt.config)
+			cfg := harness.WriteFile(t, t.TempDir(), "config.toml", tt.config)
 			r := pgarchive(t, []string{"PGARCHIVE_CONFIG=" + cfg}, "check-config")
 			if r.code != 2 {
 				t.Errorf("exit %d, want 2: %s", r.code, r)
@@ -59,7 +61,7 @@ func TestCheckConfigNamesTheKey(t *testing.T) {
 func TestCheckConfigPassesWithoutSecrets(t *testing.T) {
 	_, recipient := keypair(t, false)
 	gone := filepath.Join(t.TempDir(), "not-here")
-	cfg := writeFile(t, t.TempDir(), "config.toml", `dump_dir = `+toml(gone+"/dumps")+`
+	cfg := harness.WriteFile(t, t.TempDir(), "config.toml", `dump_dir = `+toml(gone+"/dumps")+`
 host = "db1"
 [encryption]
 `+ageRecipients(recipient)+`

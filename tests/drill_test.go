@@ -65,7 +65,7 @@ func drillJSON(t *testing.T, r result) []drillReportJSON {
 // drillRecord reads the drill record of db.
 func drillRecord(t *testing.T, stateDir, db string) (raw []byte, tables map[string]int64, archive string) {
 	t.Helper()
-	raw = mustReadFile(t, filepath.Join(stateDir, "drill", "db1", db+".json"))
+	raw = harness.ReadFile(t, filepath.Join(stateDir, "drill", "db1", db+".json"))
 	var rec struct {
 		Archive string           `json:"archive"`
 		Tables  map[string]int64 `json:"tables"`
@@ -143,7 +143,7 @@ func TestDrillGoodAndCorrupt(t *testing.T) {
 	// Flip one byte in the middle of forge's archive.
 	before, _, _ := drillRecord(t, stateDir, "forge")
 	object := filepath.Join(local, "db1/forge/forge_20260301T011500Z.sql.gz.age")
-	data := mustReadFile(t, object)
+	data := harness.ReadFile(t, object)
 	data[len(data)/2] ^= 0x40
 	os.WriteFile(object, data, 0o644)
 	r = pgarchive(t, env, "drill", "--database", "forge")

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 // status --all-hosts judges every host a store holds from the store's
@@ -18,10 +20,10 @@ func TestStatusAllHostsFromTheStore(t *testing.T) {
 		{"dead", "20261101T011500Z"}, // stopped pushing weeks ago
 	} {
 		dumpDir := t.TempDir()
-		fakeDump(t, dumpDir, "forge", 10_000)
+		harness.FakeDump(t, dumpDir, "forge", 10_000)
 		cfg := strings.Replace(mustReadString(t, configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("nas", store))),
 			`host = "db1"`, `host = "`+h.host+`"`, 1)
-		env := []string{"PGARCHIVE_CONFIG=" + writeFile(t, t.TempDir(), "config.toml", cfg), "PGARCHIVE_TEST_NOW=" + h.stamp}
+		env := []string{"PGARCHIVE_CONFIG=" + harness.WriteFile(t, t.TempDir(), "config.toml", cfg), "PGARCHIVE_TEST_NOW=" + h.stamp}
 		mustRun(t, env, "push", "--database", "forge", "--allow-stale")
 	}
 	prom := filepath.Join(t.TempDir(), "fleet.prom")
@@ -58,7 +60,7 @@ func TestStatusAllHostsFromTheStore(t *testing.T) {
 	}
 
 	// name:path of a remote in an rclone.conf.
-	conf := writeFile(t, t.TempDir(), "rclone.conf", "[vault]\ntype = local\n")
+	conf := harness.WriteFile(t, t.TempDir(), "rclone.conf", "[vault]\ntype = local\n")
 	r = mustRun(t, env, "list", "--remote", "vault:"+store, "--rclone-config", conf, "--host", "alive")
 	if !strings.Contains(r.stdout, "forge") {
 		t.Errorf("list --remote name:path --rclone-config: %s", r)

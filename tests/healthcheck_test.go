@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 // Issue 4, healthcheck: a good push pings /start then the bare URL, a
@@ -12,9 +14,9 @@ import (
 func TestHealthcheckPingsInOrder(t *testing.T) {
 	hc := startHook(t)
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 50_000)
+	harness.FakeDump(t, dumpDir, "forge", 50_000)
 	_, recipient := keypair(t, false)
-	urlFile := writeFile(t, t.TempDir(), "hc-url", "# healthchecks.io check for db1\n"+hc.URL()+"/ping/tk_0123abcd\n")
+	urlFile := harness.WriteFile(t, t.TempDir(), "hc-url", "# healthchecks.io check for db1\n"+hc.URL()+"/ping/tk_0123abcd\n")
 	section := "[healthcheck]\nurl_file = " + toml(urlFile) + "\n"
 	good := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()), section)
 	bad := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()), brokenTarget(t, "offsite"), section)
@@ -73,10 +75,10 @@ func checkRunID(t *testing.T, reqs []hookRequest) {
 // the URL, and the push still succeeds.
 func TestHealthcheckUnreachableDoesNotFailPush(t *testing.T) {
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 10_000)
+	harness.FakeDump(t, dumpDir, "forge", 10_000)
 	_, recipient := keypair(t, false)
 	dead := deadAddr(t)
-	urlFile := writeFile(t, t.TempDir(), "hc-url", "http://"+dead+"/ping/tk_secret_token\n")
+	urlFile := harness.WriteFile(t, t.TempDir(), "hc-url", "http://"+dead+"/ping/tk_secret_token\n")
 	local := t.TempDir()
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", local),
 		"[healthcheck]\nurl_file = "+toml(urlFile)+"\n")
@@ -104,12 +106,12 @@ func TestHealthcheckUnreachableDoesNotFailPush(t *testing.T) {
 func TestHealthcheckOneCheckPerJob(t *testing.T) {
 	hc := startHook(t)
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 10_000)
+	harness.FakeDump(t, dumpDir, "forge", 10_000)
 	_, recipient := keypair(t, false)
 	local := localTarget("local", t.TempDir())
 	policy := "[retention]\ndaily = 7\n"
 
-	plain := writeFile(t, t.TempDir(), "hc-plain", hc.URL()+"/ping/KEY\n")
+	plain := harness.WriteFile(t, t.TempDir(), "hc-plain", hc.URL()+"/ping/KEY\n")
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), local, policy, "[healthcheck]\nurl_file = "+toml(plain)+"\n")
 	mustRun(t, []string{"PGARCHIVE_CONFIG=" + cfg}, "push", "--database", "forge")
 	mustRun(t, []string{"PGARCHIVE_CONFIG=" + cfg}, "prune")
@@ -119,7 +121,7 @@ func TestHealthcheckOneCheckPerJob(t *testing.T) {
 	}
 
 	hc.reset()
-	slug := writeFile(t, t.TempDir(), "hc-slug", hc.URL()+"/ping/KEY/{host}-{job}-{database}\n")
+	slug := harness.WriteFile(t, t.TempDir(), "hc-slug", hc.URL()+"/ping/KEY/{host}-{job}-{database}\n")
 	cfg = configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local2", t.TempDir()), policy, "[healthcheck]\nurl_file = "+toml(slug)+"\n")
 	mustRun(t, []string{"PGARCHIVE_CONFIG=" + cfg}, "push", "--database", "forge")
 	mustRun(t, []string{"PGARCHIVE_CONFIG=" + cfg}, "prune", "--database", "forge")

@@ -29,7 +29,7 @@ func loadJSONSchema(t *testing.T) jsonSchemaDoc {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	var doc map[string]any
-	if err := json.Unmarshal(mustReadFile(t, filepath.Join(filepath.Dir(file), "..", "docs", "json.schema.json")), &doc); err != nil {
+	if err := json.Unmarshal(harness.ReadFile(t, filepath.Join(filepath.Dir(file), "..", "docs", "json.schema.json")), &doc); err != nil {
 		t.Fatalf("docs/json.schema.json: %v", err)
 	}
 	defs, _ := doc["$defs"].(map[string]any)
@@ -276,7 +276,7 @@ func TestJSONOutputMatchesSchema(t *testing.T) {
 	// A target that cannot be read: each command names it under
 	// "unreadable", the same way (target and error), and exits 1.
 	var errs []string
-	broken := writeFile(t, t.TempDir(), "config.toml", mustReadString(t, cfg)+"\n"+brokenTarget(t, "nas"))
+	broken := harness.WriteFile(t, t.TempDir(), "config.toml", mustReadString(t, cfg)+"\n"+brokenTarget(t, "nas"))
 	benv := drillEnv(pg, broken, "PGARCHIVE_TEST_NOW=20260302T021500Z")
 	for def, args := range map[string][]string{
 		"list":   {"list", "--json"},

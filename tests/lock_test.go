@@ -149,7 +149,7 @@ func TestObjectLockPushDeleteRestore(t *testing.T) {
 	s := startLockMinIO(t)
 	c := s.Client()
 	dumpDir := t.TempDir()
-	dump := fakeDump(t, dumpDir, "ledger", 30_000)
+	dump := harness.FakeDump(t, dumpDir, "ledger", 30_000)
 	identity, recipient := keypair(t, false)
 	textfile := filepath.Join(t.TempDir(), "pgarchive.prom")
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient),
@@ -230,7 +230,7 @@ func TestObjectLockPushDeleteRestore(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "ledger.sql.gz")
 	mustRun(t, env, "restore", "--database", "ledger", "--as-of", asOf, "--identity", identity, "--output", out)
-	if !bytes.Equal(mustReadFile(t, out), mustReadFile(t, dump)) {
+	if !bytes.Equal(harness.ReadFile(t, out), harness.ReadFile(t, dump)) {
 		t.Error("restore --as-of did not bring back the dump as pushed")
 	}
 
@@ -257,7 +257,7 @@ func TestObjectLockPrune(t *testing.T) {
 	s := startLockMinIO(t)
 	c := s.Client()
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "ledger", 20_000)
+	harness.FakeDump(t, dumpDir, "ledger", 20_000)
 	_, recipient := keypair(t, false)
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient),
 		lockTarget(t, "vault", s, `{ mode = "GOVERNANCE", days = 1 }`, ""))
@@ -377,12 +377,12 @@ func TestObjectLockCreateOnlyKey(t *testing.T) {
 	cr := role.Credentials
 	dir := t.TempDir()
 	secrets := fmt.Sprintf("{ access_key_id = %s, secret_access_key = %s, session_token = %s }",
-		toml(writeFile(t, dir, "id", aws.ToString(cr.AccessKeyId))),
-		toml(writeFile(t, dir, "key", aws.ToString(cr.SecretAccessKey))),
-		toml(writeFile(t, dir, "token", aws.ToString(cr.SessionToken))))
+		toml(harness.WriteFile(t, dir, "id", aws.ToString(cr.AccessKeyId))),
+		toml(harness.WriteFile(t, dir, "key", aws.ToString(cr.SecretAccessKey))),
+		toml(harness.WriteFile(t, dir, "token", aws.ToString(cr.SessionToken))))
 
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "ledger", 20_000)
+	harness.FakeDump(t, dumpDir, "ledger", 20_000)
 	_, recipient := keypair(t, false)
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), lockTarget(t, "vault", s, `{ mode = "GOVERNANCE", days = 1 }`, secrets))
 	cfg = pruneConfigWith(t, cfg, "prune_on_host = false", "[retention]\ndaily = 1\n")
@@ -459,7 +459,7 @@ func TestLockCheckConfig(t *testing.T) {
 func TestObjectLockBucketWithoutLock(t *testing.T) {
 	s := harness.StartMinIO(t)
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "ledger", 20_000)
+	harness.FakeDump(t, dumpDir, "ledger", 20_000)
 	_, recipient := keypair(t, false)
 	tg := strings.Replace(lockTarget(t, "vault", s, `{ mode = "GOVERNANCE", days = 1 }`, ""), toml(lockBucket+"/pg"), toml(s.Bucket+"/pg"), 1)
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), tg)

@@ -81,7 +81,7 @@ func stampUnix(t *testing.T, stamp string) float64 {
 // other target moves on.
 func TestMetricsTextfileSurvivesFailure(t *testing.T) {
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 50_000)
+	harness.FakeDump(t, dumpDir, "forge", 50_000)
 	_, recipient := keypair(t, false)
 	promDir := t.TempDir()
 	textfile := filepath.Join(promDir, "pgarchive.prom")
@@ -189,7 +189,7 @@ func scrapeNodeExporter(t *testing.T, exporter, dir string) map[string]float64 {
 func TestAlertRules(t *testing.T) {
 	root := harness.ModuleRoot(t)
 	rules := filepath.Join(root, "docs", "alerts.yml")
-	ruleText := string(mustReadFile(t, rules))
+	ruleText := string(harness.ReadFile(t, rules))
 	used := map[string]bool{}
 	for _, name := range regexp.MustCompile(`pgarchive_[a-z_]+`).FindAllString(ruleText, -1) {
 		used[name] = true

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 // These tests run pgarchive notify on this machine, where systemd is not
@@ -62,7 +64,7 @@ func writeScript(t *testing.T, dir, name, content string) {
 func notifyConfig(t *testing.T, urls ...string) string {
 	t.Helper()
 	_, recipient := keypair(t, false)
-	urlsFile := writeFile(t, t.TempDir(), "notify-urls", "# pgarchive notify channels\n"+strings.Join(urls, "\n")+"\n")
+	urlsFile := harness.WriteFile(t, t.TempDir(), "notify-urls", "# pgarchive notify channels\n"+strings.Join(urls, "\n")+"\n")
 	return configFile(t, t.TempDir(), "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()),
 		"[notify]\nurls_file = "+toml(urlsFile)+"\n")
 }

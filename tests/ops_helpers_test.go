@@ -1,46 +1,27 @@
 package tests
 
 import (
-	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 // Helpers for the tests of what operators watch: notify, dead-man pings,
 // metrics, status, sd_notify and the systemd units.
 
-// fakeDump writes <dir>/<db>.sql.gz: a small plain pg_dump script that
-// ends as pg_dump ends one, gzip-compressed, as services.postgresqlBackup names it. Push treats it as
-// any dump; these tests are about what happens around the push.
-func fakeDump(t *testing.T, dir, db string, size int) string {
-	t.Helper()
-	var sql strings.Builder
-	fmt.Fprintf(&sql, "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n")
-	for i := 0; sql.Len() < size; i++ {
-		fmt.Fprintf(&sql, "-- filler line %d of a fake dump of %s\n", i, db)
-	}
-	sql.WriteString("\n--\n-- PostgreSQL database dump complete\n--\n\n")
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	io.WriteString(zw, sql.String())
-	zw.Close()
-	return writeFile(t, dir, db+".sql.gz", buf.String())
-}
-
 // brokenTarget is a local target whose path lies below a regular file, so
 // every write to it fails: a target that is down, without a server.
 func brokenTarget(t *testing.T, name string) string {
 	t.Helper()
-	file := writeFile(t, t.TempDir(), "not-a-directory", "x")
+	file := harness.WriteFile(t, t.TempDir(), "not-a-directory", "x")
 	return localTarget(name, filepath.Join(file, "pg"))
 }
 
@@ -54,7 +35,7 @@ func deadSFTPTarget(t *testing.T, name, passFile string) string {
 	host, port, _ := net.SplitHostPort(deadAddr(t))
 	pass := passFile
 	if pass == "" {
-		pass = writeFile(t, t.TempDir(), "sftp-pass", "x\n")
+		pass = harness.WriteFile(t, t.TempDir(), "sftp-pass", "x\n")
 	}
 	return fmt.Sprintf("[targets.%s]\ntype = \"sftp\"\npath = \"/srv/pg\"\noptions = { host = %q, port = %s, user = \"backup\" }\nsecret_files = { pass = %q }\n", name, host, port, pass)
 }

@@ -26,7 +26,7 @@ type orphanListRow struct {
 func TestVerifyNothingMatched(t *testing.T) {
 	s3 := harness.StartMinIO(t)
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 20_000)
+	harness.FakeDump(t, dumpDir, "forge", 20_000)
 	_, recipient := keypair(t, false)
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()), s3Target(t, "s3", s3))
 	env := []string{"PGARCHIVE_CONFIG=" + cfg, "PGARCHIVE_TEST_NOW=20260301T011500Z"}

@@ -90,7 +90,7 @@ func progressLines(tty string) []string {
 // not one (a unit's journal, a pipe).
 func TestProgressOnlyOnATerminal(t *testing.T) {
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 8<<20)
+	harness.FakeDump(t, dumpDir, "forge", 8<<20)
 	identity, recipient := keypair(t, false)
 	local := t.TempDir()
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", local))

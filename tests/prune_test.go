@@ -44,7 +44,7 @@ func prunePushAt(t *testing.T, env []string, db string, stamps ...string) {
 // put before its first table and tables appended.
 func pruneConfigWith(t *testing.T, path, top, tables string) string {
 	t.Helper()
-	return writeFile(t, t.TempDir(), "config.toml", top+"\n"+string(mustReadFile(t, path))+"\n"+tables)
+	return harness.WriteFile(t, t.TempDir(), "config.toml", top+"\n"+string(harness.ReadFile(t, path))+"\n"+tables)
 }
 
 type pruneRowJSON struct {
@@ -73,7 +73,7 @@ func pruneJSON(t *testing.T, r result) []pruneRowJSON {
 // target, and of those with a manifest.
 func pruneArchives(t *testing.T, dir, db string) (objects, complete []string) {
 	t.Helper()
-	for name := range snapshot(t, dir) {
+	for name := range harness.Snapshot(t, dir) {
 		base := filepath.Base(name)
 		if !strings.HasPrefix(base, db+"_") {
 			continue
@@ -147,7 +147,7 @@ func TestPruneGFSSixtyDays(t *testing.T) {
 	now := []string{"PGARCHIVE_TEST_NOW=20260301T120000Z"}
 
 	t.Run("dry run prints the plan and deletes nothing", func(t *testing.T) {
-		before := snapshot(t, local)
+		before := harness.Snapshot(t, local)
 		s3Before := s3.Keys(t, "")
 		rows := pruneJSON(t, mustRun(t, append(env, now...), "prune", "--dry-run", "--json"))
 		if len(rows) != 120 {
@@ -190,7 +190,7 @@ func TestPruneGFSSixtyDays(t *testing.T) {
 			!strings.HasPrefix(lines[1], "forge local 2026-03-01 01:15:00Z ") || lines[len(lines)-1] != "dry run: nothing was deleted" {
 			t.Errorf("dry run table:\n%s", text)
 		}
-		if !equalSnapshots(snapshot(t, local), before) || !slices.Equal(s3.Keys(t, ""), s3Before) {
+		if !equalSnapshots(harness.Snapshot(t, local), before) || !slices.Equal(s3.Keys(t, ""), s3Before) {
 			t.Error("the dry run changed a target")
 		}
 	})
@@ -198,9 +198,9 @@ func TestPruneGFSSixtyDays(t *testing.T) {
 	t.Run("a target that cannot be listed is left alone", func(t *testing.T) {
 		// Wrong S3 credentials: the listing fails (403). The local target
 		// is pruned all the same; S3 keeps all 120 objects.
-		badKey := writeFile(t, t.TempDir(), "s3-key", "not-the-secret-key\n")
-		wrong := replaceSecretKey(t, string(mustReadFile(t, cfg)), badKey)
-		bad := writeFile(t, t.TempDir(), "config.toml", wrong)
+		badKey := harness.WriteFile(t, t.TempDir(), "s3-key", "not-the-secret-key\n")
+		wrong := replaceSecretKey(t, string(harness.ReadFile(t, cfg)), badKey)
+		bad := harness.WriteFile(t, t.TempDir(), "config.toml", wrong)
 		r := pgarchive(t, []string{"PGARCHIVE_CONFIG=" + bad, now[0]}, "prune")
 		if r.code != 1 {
 			t.Fatalf("want exit 1 with a target that cannot be listed: %s", r)
@@ -238,12 +238,12 @@ func TestPruneGFSSixtyDays(t *testing.T) {
 	})
 
 	t.Run("a week without pushes prunes nothing", func(t *testing.T) {
-		before := snapshot(t, local)
+		before := harness.Snapshot(t, local)
 		r := mustRun(t, append(env, "PGARCHIVE_TEST_NOW=20260308T120000Z"), "prune")
 		if strings.Contains(r.stdout, " deleted ") {
 			t.Errorf("prune deleted after a week of failed pushes:\n%s", r.stdout)
 		}
-		if !equalSnapshots(snapshot(t, local), before) {
+		if !equalSnapshots(harness.Snapshot(t, local), before) {
 			t.Error("local target changed")
 		}
 		if objects, _ := pruneS3Stamps(t, s3, "forge"); !slices.Equal(objects, wantKept) {
@@ -318,7 +318,7 @@ func TestPruneRefusals(t *testing.T) {
 	base := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", local))
 	prunePushAt(t, []string{"PGARCHIVE_CONFIG=" + base}, "forge", pruneStamps(t, "20260101", "20260110")...)
 	now := "PGARCHIVE_TEST_NOW=20260110T120000Z"
-	before := snapshot(t, local)
+	before := harness.Snapshot(t, local)
 
 	appendOnly := pruneConfigWith(t, base, "prune_on_host = false", "[retention]\nkeep_last = 2\n")
 	r := pgarchive(t, []string{"PGARCHIVE_CONFIG=" + appendOnly, now}, "prune")
@@ -343,7 +343,7 @@ func TestPruneRefusals(t *testing.T) {
 			t.Errorf("%v: %s", args, r)
 		}
 	}
-	if !equalSnapshots(snapshot(t, local), before) {
+	if !equalSnapshots(harness.Snapshot(t, local), before) {
 		t.Error("a refused prune changed the target")
 	}
 

@@ -32,7 +32,7 @@ func configFile(t *testing.T, dumpDir, compression, encryption string, targets .
 	for _, tg := range targets {
 		b.WriteString("\n" + tg + "\n")
 	}
-	return writeFile(t, t.TempDir(), "config.toml", b.String())
+	return harness.WriteFile(t, t.TempDir(), "config.toml", b.String())
 }
 
 func localTarget(name, dir string) string {
@@ -41,8 +41,8 @@ func localTarget(name, dir string) string {
 
 func s3Target(t *testing.T, name string, s3 *harness.S3) string {
 	secrets := t.TempDir()
-	id := writeFile(t, secrets, "s3-id", s3.AccessKey+"\n")
-	key := writeFile(t, secrets, "s3-key", s3.SecretKey+"\n")
+	id := harness.WriteFile(t, secrets, "s3-id", s3.AccessKey+"\n")
+	key := harness.WriteFile(t, secrets, "s3-key", s3.SecretKey+"\n")
 	return fmt.Sprintf(`[targets.%s]
 type = "s3"
 path = %s
@@ -131,8 +131,8 @@ func TestPushToLocalS3AndSFTP(t *testing.T) {
 	object := rows[0].Object
 	copies := map[string][]byte{
 		"local": rcloneCat(t, filepath.Join(local, object)),
-		"nas":   mustReadFile(t, filepath.Join(sftp.Root, "pg", object)),
-		"s3":    mustReadFile(t, s3.ObjectPath(t, "databases/"+object)),
+		"nas":   harness.ReadFile(t, filepath.Join(sftp.Root, "pg", object)),
+		"s3":    harness.ReadFile(t, s3.ObjectPath(t, "databases/"+object)),
 	}
 	for name, data := range copies {
 		if int64(len(data)) != targets[name].Size {
@@ -147,15 +147,6 @@ func TestPushToLocalS3AndSFTP(t *testing.T) {
 	if strings.Count(text, "complete") != 3 || strings.Contains(text, "incomplete") {
 		t.Errorf("list output:\n%s", text)
 	}
-}
-
-func mustReadFile(t *testing.T, path string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 // Issue 2, test 3: a target that is down fails alone; the others hold a
@@ -216,7 +207,7 @@ func TestTargetDownFailsOnlyThatTarget(t *testing.T) {
 	// The local copy restores.
 	out := filepath.Join(t.TempDir(), "matrix.sql.zstd")
 	mustRun(t, env, "restore", "--database", "matrix", "--identity", identity, "--target", "local", "--output", out)
-	if !bytes.Equal(mustReadFile(t, out), mustReadFile(t, filepath.Join(dumpDir, "matrix.sql.zstd"))) {
+	if !bytes.Equal(harness.ReadFile(t, out), harness.ReadFile(t, filepath.Join(dumpDir, "matrix.sql.zstd"))) {
 		t.Error("restored file differs from the dump")
 	}
 }
@@ -244,9 +235,9 @@ func TestPushTwiceNeverOverwrites(t *testing.T) {
 
 	first := append(base, "PGARCHIVE_TEST_NOW=20261121T011500Z")
 	mustRun(t, first, "push", "--database", "family", "--allow-stale")
-	before := snapshot(t, local)
+	before := harness.Snapshot(t, local)
 	mustRun(t, append(base, "PGARCHIVE_TEST_NOW=20261122T011500Z"), "push", "--database", "family", "--allow-stale")
-	after := snapshot(t, local)
+	after := harness.Snapshot(t, local)
 	if len(after) != 4 {
 		t.Fatalf("want 2 archives + 2 manifests, have %v", keys(after))
 	}
@@ -260,22 +251,9 @@ func TestPushTwiceNeverOverwrites(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "already exists") {
 		t.Fatalf("name clash not refused: %s", r)
 	}
-	if final := snapshot(t, local); !equalSnapshots(final, after) {
+	if final := harness.Snapshot(t, local); !equalSnapshots(final, after) {
 		t.Error("a refused push changed the target")
 	}
-}
-
-func snapshot(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			rel, _ := filepath.Rel(dir, p)
-			out[rel] = mustReadFile(t, p)
-		}
-		return nil
-	})
-	return out
 }
 
 func keys(m map[string][]byte) []string {

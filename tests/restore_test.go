@@ -80,7 +80,7 @@ func TestEncryptionModes(t *testing.T) {
 	pg.Dump(t, "archive", dumpDir, "gzip")
 	pqIdentity, pqRecipient := keypair(t, true)
 	_, xRecipient := keypair(t, false)
-	pass := writeFile(t, t.TempDir(), "pass", "correct horse battery staple\n")
+	pass := harness.WriteFile(t, t.TempDir(), "pass", "correct horse battery staple\n")
 
 	t.Run("post-quantum", func(t *testing.T) {
 		local := t.TempDir()
@@ -100,7 +100,7 @@ func TestEncryptionModes(t *testing.T) {
 		if got := pg.Fingerprint(t, "from_pass"); got != source {
 			t.Error("passphrase round trip changed the data")
 		}
-		wrong := writeFile(t, t.TempDir(), "wrong", "not it\n")
+		wrong := harness.WriteFile(t, t.TempDir(), "wrong", "not it\n")
 		r := pgarchive(t, env, "restore", "--database", "archive", "--passphrase-file", wrong, "--output", "-")
 		if r.code != 1 || !strings.Contains(r.stderr, "passphrase") && !strings.Contains(r.stderr, "no identity matches") {
 			t.Errorf("wrong passphrase: %s", r)
@@ -116,7 +116,7 @@ func TestEncryptionModes(t *testing.T) {
 				t.Errorf("%v with mixed recipients: %s", cmd, r)
 			}
 		}
-		if files := snapshot(t, local); len(files) != 0 {
+		if files := harness.Snapshot(t, local); len(files) != 0 {
 			t.Errorf("refused push wrote %v", keys(files))
 		}
 	})
@@ -156,7 +156,7 @@ func TestRestoreToolFailureIsOneLineExit1(t *testing.T) {
 // restore fails, and the hint points at the other copies only then.
 func TestRestoreFallsBackFromDamagedCopy(t *testing.T) {
 	dumpDir := t.TempDir()
-	dump := fakeDump(t, dumpDir, "forge", 200_000)
+	dump := harness.FakeDump(t, dumpDir, "forge", 200_000)
 	identity, recipient := keypair(t, false)
 	a, b := t.TempDir(), t.TempDir()
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("a", a), localTarget("b", b))
@@ -164,7 +164,7 @@ func TestRestoreFallsBackFromDamagedCopy(t *testing.T) {
 	mustRun(t, env, "push", "--database", "forge")
 	rows := listJSON(t, env)
 	obj := filepath.Join(a, rows[0].Object)
-	data := mustReadFile(t, obj)
+	data := harness.ReadFile(t, obj)
 	data[len(data)/2] ^= 0xff
 	if err := os.WriteFile(obj, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestRestoreFallsBackFromDamagedCopy(t *testing.T) {
 	if !strings.Contains(r.stderr, "the copy on a failed its check") || !strings.Contains(r.stderr, "trying the copy on b") {
 		t.Errorf("the fallback is not said: %s", r)
 	}
-	if !bytes.Equal(mustReadFile(t, out), mustReadFile(t, dump)) {
+	if !bytes.Equal(harness.ReadFile(t, out), harness.ReadFile(t, dump)) {
 		t.Error("restore from the good copy differs from the dump")
 	}
 
@@ -191,7 +191,7 @@ func TestRestoreFallsBackFromDamagedCopy(t *testing.T) {
 
 	// Both copies damaged: said, and pointed at an earlier archive.
 	objB := filepath.Join(b, rows[0].Object)
-	good := mustReadFile(t, objB)
+	good := harness.ReadFile(t, objB)
 	if err := os.WriteFile(objB, good[:len(good)-100], 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -248,8 +248,8 @@ ALTER DATABASE shop SET random_page_cost = 1.5;`)
 	targets := []string{localTarget("local", local), s3Target(t, "offsite", s3)}
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), targets...)
 	cfg = strings.Replace(mustReadString(t, cfg), `host = "db1"`, `host = "pg1"`, 1)
-	cfgPath := writeFile(t, t.TempDir(), "config.toml", cfg)
-	zstdCfg := writeFile(t, t.TempDir(), "config.toml", strings.Replace(cfg, `compression = "gzip"`, `compression = "zstd"`, 1))
+	cfgPath := harness.WriteFile(t, t.TempDir(), "config.toml", cfg)
+	zstdCfg := harness.WriteFile(t, t.TempDir(), "config.toml", strings.Replace(cfg, `compression = "gzip"`, `compression = "zstd"`, 1))
 
 	// Two nightly runs, as the NixOS module makes them: every database
 	// dumped and pushed, the roles with them.
@@ -379,7 +379,7 @@ ALTER DATABASE shop SET random_page_cost = 1.5;`)
 	t.Run("into PostgreSQL 17", func(t *testing.T) {
 		pg17 := harness.StartPostgres17(t)
 		defer pg17.Stop()
-		cfg17 := writeFile(t, t.TempDir(), "config.toml", cfg+fmt.Sprintf("\n[drill]\nconnection = %s\nstate_dir = %s\n",
+		cfg17 := harness.WriteFile(t, t.TempDir(), "config.toml", cfg+fmt.Sprintf("\n[drill]\nconnection = %s\nstate_dir = %s\n",
 			toml(fmt.Sprintf("host=%s port=%d user=postgres", pg17.SocketDir, pg17.Port)), toml(t.TempDir())))
 		env := runbookEnv(t, pg17, true, append(vars, "PGARCHIVE_CONFIG="+cfg17)...)
 		r := rb.mustRun(env, "new-major")
@@ -466,5 +466,5 @@ ALTER DATABASE shop SET random_page_cost = 1.5;`)
 
 func mustReadString(t *testing.T, path string) string {
 	t.Helper()
-	return string(mustReadFile(t, path))
+	return string(harness.ReadFile(t, path))
 }

@@ -38,7 +38,7 @@ func TestPushSendsSDNotifyStatus(t *testing.T) {
 	}()
 
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 3_000_000)
+	harness.FakeDump(t, dumpDir, "forge", 3_000_000)
 	_, recipient := keypair(t, false)
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()), localTarget("nas", t.TempDir()))
 	mustRun(t, []string{"PGARCHIVE_CONFIG=" + cfg, "NOTIFY_SOCKET=" + sock}, "push", "--database", "forge")
@@ -83,7 +83,7 @@ func TestRestoreProgressOnTerminal(t *testing.T) {
 		t.Skip("script (util-linux) not installed: no pseudo-terminal to test with")
 	}
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 1_000_000)
+	harness.FakeDump(t, dumpDir, "forge", 1_000_000)
 	identity, recipient := keypair(t, false)
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()))
 	env := []string{"PGARCHIVE_CONFIG=" + cfg}
@@ -114,5 +114,5 @@ func TestRestoreProgressOnTerminal(t *testing.T) {
 
 func bytesEqualFiles(t *testing.T, a, b string) bool {
 	t.Helper()
-	return string(mustReadFile(t, a)) == string(mustReadFile(t, b))
+	return string(harness.ReadFile(t, a)) == string(harness.ReadFile(t, b))
 }

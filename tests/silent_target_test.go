@@ -43,9 +43,9 @@ func silentServer(t *testing.T) string {
 func silentTargets(t *testing.T, addr string) string {
 	host, port, _ := net.SplitHostPort(addr)
 	secrets := t.TempDir()
-	id := writeFile(t, secrets, "id", "AKIAEXAMPLE\n")
-	key := writeFile(t, secrets, "key", "secretexample\n")
-	pass := writeFile(t, secrets, "pass", "hunter2\n")
+	id := harness.WriteFile(t, secrets, "id", "AKIAEXAMPLE\n")
+	key := harness.WriteFile(t, secrets, "key", "secretexample\n")
+	pass := harness.WriteFile(t, secrets, "pass", "hunter2\n")
 	return fmt.Sprintf(`[targets.s3]
 type = "s3"
 path = "bucket/pg"
@@ -67,7 +67,7 @@ secret_files = { pass = %s }
 // and the local target holds a complete archive.
 func TestSilentTargetsDropOut(t *testing.T) {
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 20_000)
+	harness.FakeDump(t, dumpDir, "forge", 20_000)
 	_, recipient := keypair(t, false)
 	local := t.TempDir()
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", local), silentTargets(t, silentServer(t)))
@@ -98,7 +98,7 @@ func TestSilentTargetsDropOut(t *testing.T) {
 // its fail ping or a word in the journal. Now it ends at once, saying so.
 func TestSigtermDuringSilentHandshake(t *testing.T) {
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 20_000)
+	harness.FakeDump(t, dumpDir, "forge", 20_000)
 	_, recipient := keypair(t, false)
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()), silentTargets(t, silentServer(t)))
 	cmd := exec.Command(harness.Binary(t), "push", "--database", "forge")

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 // statusReport is the part of `status --json` the tests read.
@@ -41,8 +43,8 @@ func statusJSON(t *testing.T, env []string) (statusReport, result) {
 // pushes through the real push path.
 func TestStatusFreshStaleLagging(t *testing.T) {
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 20_000)
-	fakeDump(t, dumpDir, "matrix", 20_000)
+	harness.FakeDump(t, dumpDir, "forge", 20_000)
+	harness.FakeDump(t, dumpDir, "matrix", 20_000)
 	_, recipient := keypair(t, false)
 	local := localTarget("local", t.TempDir())
 	nasDir := t.TempDir()

@@ -61,7 +61,7 @@ func TestSystemdExecStartPostReadsCredentials(t *testing.T) {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 		os.Chmod(filepath.Join(dir, d), 0o777) // the unit's user writes there
 	}
-	pass := writeFile(t, dir, "passphrase", "correct horse battery staple\n")
+	pass := harness.WriteFile(t, dir, "passphrase", "correct horse battery staple\n")
 	os.Chmod(pass, 0o600) // root only: the unit's user gets it as a credential
 	for _, shape := range []string{"module", "namespaced"} {
 		cfg := fmt.Sprintf(`dump_dir = "/srv/test/dumps"
@@ -73,12 +73,12 @@ max_dump_age = "1h"
 passphrase_file = "/run/credentials/%s.service/encryption.passphrase_file"
 
 %s`, shape, localTarget("local", "/srv/test/local/"+shape))
-		os.Chmod(writeFile(t, dir, shape+".toml", cfg), 0o644) // like a store path
+		os.Chmod(harness.WriteFile(t, dir, shape+".toml", cfg), 0o644) // like a store path
 		extra := ""
 		if shape == "namespaced" {
 			extra = mountNamespaceHardening
 		}
-		writeFile(t, dir, "units/"+shape+".service", fmt.Sprintf(dumpUnitShape, shape, extra))
+		harness.WriteFile(t, dir, "units/"+shape+".service", fmt.Sprintf(dumpUnitShape, shape, extra))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "fake-pg-dump.sh"), []byte(fakePgDump), 0o755); err != nil {
 		t.Fatal(err)

@@ -269,9 +269,9 @@ func TestSystemdOnFailureNotifies(t *testing.T) {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 	}
 	_, recipient := keypair(t, false)
-	writeFile(t, dir, "notify-urls", "# team channel\ngeneric+"+hook.URL()+"/hooks/tk_notify\n")
-	writeFile(t, dir, "hc-url", hook.URL()+"/ping/tk_ping\n")
-	writeFile(t, dir, "sftp-pass", "x\n")
+	harness.WriteFile(t, dir, "notify-urls", "# team channel\ngeneric+"+hook.URL()+"/hooks/tk_notify\n")
+	harness.WriteFile(t, dir, "hc-url", hook.URL()+"/ping/tk_ping\n")
+	harness.WriteFile(t, dir, "sftp-pass", "x\n")
 	config := fmt.Sprintf(`dump_dir = "/srv/test/dumps"
 compression = "gzip"
 host = "db1"
@@ -290,9 +290,9 @@ url_file = "/srv/test/hc-url"
 [metrics]
 textfile = "/srv/test/prom/pgarchive.prom"
 `, ageRecipients(recipient), localTarget("local", "/srv/test/local"), deadSFTPTarget(t, "offsite", "/srv/test/sftp-pass"))
-	writeFile(t, dir, "config.toml", config)
-	writeFile(t, dir, "units/postgresqlBackup-db1.service", fakeDumpUnit)
-	writeFile(t, dir, "units/pgarchive-notify@.service", notifyTemplate)
+	harness.WriteFile(t, dir, "config.toml", config)
+	harness.WriteFile(t, dir, "units/postgresqlBackup-db1.service", fakeDumpUnit)
+	harness.WriteFile(t, dir, "units/pgarchive-notify@.service", notifyTemplate)
 	if err := os.WriteFile(filepath.Join(dir, "fake-pg-dump.sh"), []byte(fakePgDump), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 // Issue 12: a time as the tables write it ("2026-03-01 01:15:00Z") is
@@ -11,8 +13,8 @@ import (
 // list sorts by database, target, then time, newest first.
 func TestTableTimeIsAcceptedBack(t *testing.T) {
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "forge", 20_000)
-	fakeDump(t, dumpDir, "alpha", 20_000)
+	harness.FakeDump(t, dumpDir, "forge", 20_000)
+	harness.FakeDump(t, dumpDir, "alpha", 20_000)
 	identity, recipient := keypair(t, false)
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()), localTarget("nas", t.TempDir()))
 	env := []string{"PGARCHIVE_CONFIG=" + cfg}

@@ -84,7 +84,7 @@ func TestUnitsOnDebian(t *testing.T) {
 		"the ping token":       "tk-ping-f00d",
 	}
 	secret := func(name, content string) string {
-		writeFile(t, filepath.Join(dir, "secrets"), name, content)
+		harness.WriteFile(t, filepath.Join(dir, "secrets"), name, content)
 		return "/srv/test/secrets/" + name
 	}
 	config := fmt.Sprintf(`dump_dir = "/srv/test/backup/postgresql"
@@ -132,9 +132,9 @@ textfile = "/srv/test/prom/pgarchive.prom"
 		toml(secret("drill-key.txt", string(identityText))),
 		toml(secret("notify-urls", "generic+"+hook.URL()+"/notify/"+markers["the notify token"]+"\n")),
 		toml(secret("hc-url", hook.URL()+"/ping/"+markers["the ping token"]+"\n")))
-	os.Chmod(writeFile(t, dir, "config.toml", config), 0o644)
+	os.Chmod(harness.WriteFile(t, dir, "config.toml", config), 0o644)
 	for name, content := range unitsPostgresFiles {
-		os.Chmod(writeFile(t, dir, name, content), 0o644)
+		os.Chmod(harness.WriteFile(t, dir, name, content), 0o644)
 	}
 
 	moduleRoot := harness.ModuleRoot(t)
@@ -303,7 +303,7 @@ su postgres -c "createdb db1 && createdb db2 && psql -q -X -d db1 -c 'CREATE TAB
 			dropIn += strings.Replace(line, "pg_dump -C ", "pg_dump -Fc ", 1) + "\n"
 		}
 	}
-	writeFile(t, dir, "custom-format.conf", dropIn)
+	harness.WriteFile(t, dir, "custom-format.conf", dropIn)
 	c.mustExec("sh", "-c", "install -D -m 0644 /srv/test/custom-format.conf /etc/systemd/system/pgarchive-dump@db2.service.d/custom-format.conf && systemctl daemon-reload")
 	scenarios := scenarioPhase(t, c, moduleRoot, "/srv/scenarios", "restore-drill", vars, []scenarioStep{
 		retried("dump.sh", "pg-ready"),
@@ -430,7 +430,7 @@ func unitsOddPaths(t *testing.T, c *container, dir, recipient string) {
 	}
 	cfg := fmt.Sprintf("dump_dir = %s\ncompression = %q\nhost = \"pg1\"\n\n[encryption]\n%s\n\n%s",
 		toml(dumpDir), compression, ageRecipients(recipient), localTarget("odd", "/srv/test/odd/local dir"))
-	os.Chmod(writeFile(t, odd, "my 50% config.toml", cfg), 0o644)
+	os.Chmod(harness.WriteFile(t, odd, "my 50% config.toml", cfg), 0o644)
 	out, err := c.execOutput("pgarchive", "units", "--config", "/srv/test/odd/my 50% config.toml",
 		"--output", "/srv/test/odd/units", "--databases", "db1", "--pg-dump-options", "-C --exclude-table=nothing_*")
 	if err != nil {

@@ -48,7 +48,7 @@ func verifyObject(local, db, stamp, suffix string) string {
 func verifyEditManifest(t *testing.T, object string, edit func(m map[string]any)) {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(mustReadFile(t, object+".json"), &m); err != nil {
+	if err := json.Unmarshal(harness.ReadFile(t, object+".json"), &m); err != nil {
 		t.Fatal(err)
 	}
 	edit(m)
@@ -136,12 +136,12 @@ func TestVerifyFindsDamage(t *testing.T) {
 
 	// Damage four of the forge archives, each its own way.
 	flipped := verifyObject(local, "forge", stamps[0], ".gz")
-	data := mustReadFile(t, flipped)
+	data := harness.ReadFile(t, flipped)
 	data[len(data)/2] ^= 0x01
 	os.WriteFile(flipped, data, 0o644)
 
 	truncated := verifyObject(local, "forge", stamps[1], ".gz")
-	data = mustReadFile(t, truncated)
+	data = harness.ReadFile(t, truncated)
 	os.WriteFile(truncated, data[:len(data)-100], 0o644)
 
 	wrongCipher := verifyObject(local, "forge", stamps[2], ".gz")
@@ -260,10 +260,10 @@ func TestVerifyReadsDumpsToTheEnd(t *testing.T) {
 	gzDir := t.TempDir()
 	plain := pg.Dump(t, "forge", gzDir, "gzip")
 	cut := t.TempDir()
-	plainCut := writeFile(t, cut, "forge.sql.gz", string(verifyRegzip(t, mustReadFile(t, plain), 0.7)))
+	plainCut := harness.WriteFile(t, cut, "forge.sql.gz", string(verifyRegzip(t, harness.ReadFile(t, plain), 0.7)))
 	customDir := t.TempDir()
 	custom := pg.Dump(t, "forge", customDir, "custom-gzip")
-	customCut := writeFile(t, cut, "forge-custom.sql.gz", string(verifyRegzip(t, mustReadFile(t, custom), 0.7)))
+	customCut := harness.WriteFile(t, cut, "forge-custom.sql.gz", string(verifyRegzip(t, harness.ReadFile(t, custom), 0.7)))
 	cfg := configFile(t, gzDir, "gzip", ageRecipients(recipient), localTarget("local", local))
 	env := append(pg.Env(), "PGARCHIVE_CONFIG="+cfg)
 	// push refuses dumps cut short, so the two bad archives are planted as
@@ -274,7 +274,7 @@ func TestVerifyReadsDumpsToTheEnd(t *testing.T) {
 		mustRun(t, append(env, "PGARCHIVE_TEST_NOW="+stamp), "push", "--database", "forge", "--file", custom, "--allow-stale")
 		if file != custom {
 			format := map[string]string{plainCut: "plain", customCut: "custom"}[file]
-			plantArchive(t, filepath.Join(local, "db1", "forge", "forge_"+stamp+".sql.gz.age"), mustReadFile(t, file), recipient, format)
+			plantArchive(t, filepath.Join(local, "db1", "forge", "forge_"+stamp+".sql.gz.age"), harness.ReadFile(t, file), recipient, format)
 		}
 	}
 	zstdDir := t.TempDir()
@@ -348,7 +348,7 @@ func plantArchive(t *testing.T, object string, dump []byte, recipient, format st
 		t.Fatal(err)
 	}
 	var m map[string]any
-	if err := json.Unmarshal(mustReadFile(t, object+".json"), &m); err != nil {
+	if err := json.Unmarshal(harness.ReadFile(t, object+".json"), &m); err != nil {
 		t.Fatal(err)
 	}
 	sum := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }

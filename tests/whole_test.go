@@ -23,27 +23,11 @@ import (
 // changes while push reads it, is stored nowhere, and the good archive
 // before it survives the next prune.
 
-// finalError returns the line a run ended with, its "pgarchive: error:"
-// line (the log lines before it are the journal's), or "".
-func finalError(r result) string {
-	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.HasPrefix(lines[i], "pgarchive: hint:") {
-			continue
-		}
-		if strings.HasPrefix(lines[i], "pgarchive: error:") {
-			return lines[i]
-		}
-		break
-	}
-	return ""
-}
-
 // mustFailWith checks a run failed with exit 1 and ended on one error
 // line holding every one of want.
 func mustFailWith(t *testing.T, r result, want ...string) {
 	t.Helper()
-	line := finalError(r)
+	line := harness.FinalError(r.stderr)
 	if r.code != 1 || line == "" {
 		t.Fatalf("want exit 1 ending on an error line, got: %s", r)
 	}
@@ -60,8 +44,8 @@ func TestDumpNotWholeIsStoredNowhere(t *testing.T) {
 	pg.CreateDB(t, "shop")
 	pg.Seed(t, "shop")
 	plainDir, customDir := t.TempDir(), t.TempDir()
-	plain := mustReadFile(t, pg.Dump(t, "shop", plainDir, "gzip"))
-	custom := mustReadFile(t, pg.Dump(t, "shop", customDir, "custom-gzip"))
+	plain := harness.ReadFile(t, pg.Dump(t, "shop", plainDir, "gzip"))
+	custom := harness.ReadFile(t, pg.Dump(t, "shop", customDir, "custom-gzip"))
 	gunzipped := gunzipBytes(t, custom)
 
 	cases := []struct {
@@ -84,22 +68,22 @@ func TestDumpNotWholeIsStoredNowhere(t *testing.T) {
 			cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipientOf(t)), localTarget("local", local), s3t,
 				"[retention]\nkeep_last = 1\n")
 			env := []string{"PGARCHIVE_CONFIG=" + cfg}
-			writeFile(t, dumpDir, "shop.sql.gz", string(plain))
+			harness.WriteFile(t, dumpDir, "shop.sql.gz", string(plain))
 			mustRun(t, append(env, "PGARCHIVE_TEST_NOW=20261201T010000Z"), "push", "-d", "shop", "--allow-stale")
-			good := snapshot(t, local)
+			good := harness.Snapshot(t, local)
 			goodKeys := s3.Keys(t, prefix+"/")
 
-			writeFile(t, dumpDir, "shop.sql.gz", string(tc.dump))
+			harness.WriteFile(t, dumpDir, "shop.sql.gz", string(tc.dump))
 			r := pgarchive(t, append(env, "PGARCHIVE_TEST_NOW=20261202T010000Z"), "push", "-d", "shop", "--allow-stale")
 			mustFailWith(t, r, tc.want)
-			if now := snapshot(t, local); !equalSnapshots(now, good) {
+			if now := harness.Snapshot(t, local); !equalSnapshots(now, good) {
 				t.Errorf("local target changed: %v, was %v", keys(now), keys(good))
 			}
 			if now := s3.Keys(t, prefix+"/"); strings.Join(now, " ") != strings.Join(goodKeys, " ") {
 				t.Errorf("s3 holds %v, before the bad push %v", now, goodKeys)
 			}
 			mustRun(t, append(env, "PGARCHIVE_TEST_NOW=20261203T010000Z"), "prune")
-			if now := snapshot(t, local); !equalSnapshots(now, good) {
+			if now := harness.Snapshot(t, local); !equalSnapshots(now, good) {
 				t.Errorf("prune after the bad push changed the local target: %v", keys(now))
 			}
 			if now := s3.Keys(t, prefix+"/"); len(now) != 2 {
@@ -135,7 +119,7 @@ func TestConcurrentPushesSameSecond(t *testing.T) {
 	s3 := harness.StartMinIO(t)
 	sftp := harness.StartSSHD(t)
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "shop", 8<<20)
+	harness.FakeDump(t, dumpDir, "shop", 8<<20)
 	identity, recipient := keypair(t, false)
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipient), localTarget("local", t.TempDir()),
 		s3Target(t, "s3", s3), sftpTarget("nas", sftp))
@@ -154,7 +138,7 @@ func TestConcurrentPushesSameSecond(t *testing.T) {
 			case 0:
 				ok++
 			case 1:
-				if finalError(r) == "" {
+				if harness.FinalError(r.stderr) == "" {
 					t.Errorf("round %d: the losing push did not fail with one line: %s", round, r)
 				}
 			default:
@@ -205,7 +189,7 @@ func TestDumpChangedWhileReadIsStoredNowhere(t *testing.T) {
 	w.Close()
 	r := <-done
 	mustFailWith(t, r, "dump changed while it was read")
-	if files := snapshot(t, local); len(files) != 0 {
+	if files := harness.Snapshot(t, local); len(files) != 0 {
 		t.Errorf("target holds %v after a push of a changing dump", keys(files))
 	}
 }
@@ -257,7 +241,7 @@ func TestStalledTargetIsDropped(t *testing.T) {
 // before its first table).
 func prependTopLevel(t *testing.T, path, keys string) string {
 	t.Helper()
-	return writeFile(t, t.TempDir(), "config.toml", keys+string(mustReadFile(t, path)))
+	return harness.WriteFile(t, t.TempDir(), "config.toml", keys+string(harness.ReadFile(t, path)))
 }
 
 // writeRandomPlainDump writes a plain dump of about size bytes that
@@ -352,7 +336,7 @@ func startFreezingProxy(t *testing.T, addr string, limit int64) string {
 // the push itself still stores its archive.
 func TestPushWarnsWhenTheClockWentBack(t *testing.T) {
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "shop", 4096)
+	harness.FakeDump(t, dumpDir, "shop", 4096)
 	prom := filepath.Join(t.TempDir(), "pgarchive.prom")
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipientOf(t)), localTarget("local", t.TempDir()),
 		"[metrics]\ntextfile = "+toml(prom)+"\n")
@@ -375,8 +359,8 @@ func TestPushWarnsWhenTheClockWentBack(t *testing.T) {
 // trailing slash took any failure for a file).
 func TestRcloneConfRemoteDownIsNotAFile(t *testing.T) {
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "shop", 4096)
-	conf := writeFile(t, t.TempDir(), "rclone.conf", fmt.Sprintf(
+	harness.FakeDump(t, dumpDir, "shop", 4096)
+	conf := harness.WriteFile(t, t.TempDir(), "rclone.conf", fmt.Sprintf(
 		"[legacy]\ntype = s3\nprovider = Minio\nendpoint = http://%s\naccess_key_id = k\nsecret_access_key = s\n", deadAddr(t)))
 	cfg := configFile(t, dumpDir, "gzip", ageRecipients(recipientOf(t)), localTarget("local", t.TempDir()),
 		"[targets.legacy]\nremote = \"legacy:bucket/pg\"\n", "[rclone]\nconfig_file = "+toml(conf)+"\n")

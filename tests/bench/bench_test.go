@@ -147,7 +147,7 @@ func TestBench(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pgarchive keygen: %v", err)
 	}
-	identity := writeFile(t, work, "key.txt", string(keyText))
+	identity := harness.WriteFile(t, work, "key.txt", string(keyText))
 	recipient := ""
 	for _, l := range strings.Split(string(keyText), "\n") {
 		if r, ok := strings.CutPrefix(l, "# public key: "); ok {
@@ -157,9 +157,9 @@ func TestBench(t *testing.T) {
 	if recipient == "" {
 		t.Fatalf("no public key in keygen's output:\n%s", keyText)
 	}
-	s3id := writeFile(t, work, "s3-id", s3.AccessKey)
-	s3key := writeFile(t, work, "s3-key", s3.SecretKey)
-	passphrase := writeFile(t, work, "passphrase", "correct horse battery staple\n")
+	s3id := harness.WriteFile(t, work, "s3-id", s3.AccessKey)
+	s3key := harness.WriteFile(t, work, "s3-key", s3.SecretKey)
+	passphrase := harness.WriteFile(t, work, "passphrase", "correct horse battery staple\n")
 	gnupg := filepath.Join(work, "gnupg")
 	if err := os.Mkdir(gnupg, 0o700); err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func TestBench(t *testing.T) {
 	config := func(name, dumpDir string, targets ...string) string {
 		body := fmt.Sprintf("dump_dir = %q\ncompression = \"gzip\"\nhost = \"bench\"\n\n[encryption]\nrecipients = [%q]\n\n%s",
 			dumpDir, recipient, strings.Join(targets, "\n"))
-		return writeFile(t, work, name+".toml", body)
+		return harness.WriteFile(t, work, name+".toml", body)
 	}
 	purge := func(t *testing.T) {
 		run(t, rcloneEnv, rclone, "purge", "minio:"+s3.Bucket)
@@ -525,15 +525,6 @@ func run(t *testing.T, env []string, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, tailString(errb.String(), 3000))
 	}
 	return string(out)
-}
-
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 func tailString(s string, n int) string {

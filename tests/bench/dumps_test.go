@@ -38,8 +38,8 @@ func syntheticDump(t *testing.T, pg *harness.Postgres, work, dir string, mib int
 	head := plain[:i] + "--\n-- Data for Name: filler; Type: TABLE DATA; Schema: public; Owner: postgres\n--\n\n" +
 		"COPY public.filler (line) FROM stdin;\n"
 	tail := "\\.\n\n\n" + plain[i:]
-	headFile := writeFile(t, work, "head.sql", head)
-	tailFile := writeFile(t, work, "tail.sql", tail)
+	headFile := harness.WriteFile(t, work, "head.sql", head)
+	tailFile := harness.WriteFile(t, work, "tail.sql", tail)
 	// base64 of random bytes gzips to about 1.03 times the random bytes.
 	random := int64(mib) << 20 * 100 / 103
 	tmp := filepath.Join(dir, "bench.in-progress.sql.gz")
@@ -71,6 +71,6 @@ func pgbenchDumps(t *testing.T, pg *harness.Postgres, cache string, scale int) (
 	run(t, pg.Env(), "pgbench", "-i", "-q", "-s", fmt.Sprint(scale), "bench")
 	pg.Dump(t, "bench", plainDir, "gzip")
 	pg.Dump(t, "bench", customDir, "custom-gzip")
-	writeFile(t, base, "done", "")
+	harness.WriteFile(t, base, "done", "")
 	return plainDir, customDir
 }

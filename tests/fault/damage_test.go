@@ -22,7 +22,7 @@ func TestDamagedArchives(t *testing.T) {
 	pg.CreateDB(t, "shop")
 	pg.Seed(t, "shop")
 	dumpDir := t.TempDir()
-	dump := mustReadFile(t, pg.Dump(t, "shop", dumpDir, "gzip"))
+	dump := harness.ReadFile(t, pg.Dump(t, "shop", dumpDir, "gzip"))
 	identity, recipient := keypair(t, false)
 	a, b := t.TempDir(), t.TempDir()
 	cfg := configFile(t, dumpDir, "gzip", "", ageRecipients(recipient), localTarget("a", a), localTarget("b", b))
@@ -34,14 +34,14 @@ func TestDamagedArchives(t *testing.T) {
 	name := func(stamp string) string { return "db1/shop/shop_" + stamp + ".sql.gz.age" }
 	object := func(stamp string) string { return filepath.Join(a, name(stamp)) }
 
-	data := mustReadFile(t, object(flipped))
+	data := harness.ReadFile(t, object(flipped))
 	data[len(data)/2] ^= 0x01
-	writeFile(t, filepath.Dir(object(flipped)), filepath.Base(object(flipped)), string(data))
-	data = mustReadFile(t, object(truncated))
-	writeFile(t, filepath.Dir(object(truncated)), filepath.Base(object(truncated)), string(data[:len(data)-1000]))
-	m1, m2 := mustReadFile(t, object(swapped1)+".json"), mustReadFile(t, object(swapped2)+".json")
-	writeFile(t, filepath.Dir(object(swapped1)), filepath.Base(object(swapped1))+".json", string(m2))
-	writeFile(t, filepath.Dir(object(swapped2)), filepath.Base(object(swapped2))+".json", string(m1))
+	harness.WriteFile(t, filepath.Dir(object(flipped)), filepath.Base(object(flipped)), string(data))
+	data = harness.ReadFile(t, object(truncated))
+	harness.WriteFile(t, filepath.Dir(object(truncated)), filepath.Base(object(truncated)), string(data[:len(data)-1000]))
+	m1, m2 := harness.ReadFile(t, object(swapped1)+".json"), harness.ReadFile(t, object(swapped2)+".json")
+	harness.WriteFile(t, filepath.Dir(object(swapped1)), filepath.Base(object(swapped1))+".json", string(m2))
+	harness.WriteFile(t, filepath.Dir(object(swapped2)), filepath.Base(object(swapped2))+".json", string(m1))
 
 	env := append(pg.Env(), "PGARCHIVE_CONFIG="+cfg, "PGARCHIVE_TEST_NOW=20260305T011500Z")
 	const decrypt = "failed to decrypt and authenticate payload chunk, file may be corrupted or tampered with"
@@ -127,7 +127,7 @@ func TestDamagedArchives(t *testing.T) {
 	if want := "restore: the copy on a failed its check (" + mismatch(swapped2, swapped1) + "); trying the copy on b"; !strings.Contains(r.stderr, want) {
 		t.Errorf("restore of latest does not say %q: %s", want, r)
 	}
-	if !bytes.Equal(mustReadFile(t, out), dump) {
+	if !bytes.Equal(harness.ReadFile(t, out), dump) {
 		t.Error("restore of latest differs from the dump")
 	}
 	// Into a database: psql runs the dump in one transaction, so the
@@ -143,7 +143,7 @@ func TestDamagedArchives(t *testing.T) {
 	for _, s := range stamps {
 		out := filepath.Join(t.TempDir(), "shop.sql.gz")
 		mustRun(t, env, "restore", "-d", "shop", "--target", "b", "--at", s, "--identity", identity, "--output", out)
-		if !bytes.Equal(mustReadFile(t, out), dump) {
+		if !bytes.Equal(harness.ReadFile(t, out), dump) {
 			t.Errorf("restore of %s from b differs from the dump", s)
 		}
 	}

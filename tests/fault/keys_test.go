@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pgarchive/pgarchive/tests/harness"
 )
 
 // A key that does not open the archive: restore and verify say so in one
@@ -12,13 +14,13 @@ import (
 func TestKeyDoesNotOpen(t *testing.T) {
 	t.Parallel()
 	dumpDir := t.TempDir()
-	dump := fakeDump(t, dumpDir, "shop", 200_000)
+	dump := harness.FakeDump(t, dumpDir, "shop", 200_000)
 	identity, recipient := keypair(t, false)
 	otherIdentity, _ := keypair(t, false)
 	// The post-quantum identity as an operator makes one.
-	pqIdentity := writeFile(t, t.TempDir(), "pq-key.txt", mustRun(t, nil, "keygen", "--pq").stdout)
-	passphrase := writeFile(t, t.TempDir(), "passphrase", "correct horse battery staple\n")
-	wrongPassphrase := writeFile(t, t.TempDir(), "passphrase", "correct horse battery stapler\n")
+	pqIdentity := harness.WriteFile(t, t.TempDir(), "pq-key.txt", mustRun(t, nil, "keygen", "--pq").stdout)
+	passphrase := harness.WriteFile(t, t.TempDir(), "passphrase", "correct horse battery staple\n")
+	wrongPassphrase := harness.WriteFile(t, t.TempDir(), "passphrase", "correct horse battery stapler\n")
 	const stamp, later = "20260301T011500Z", "20260301T030000Z"
 
 	x25519 := configFile(t, dumpDir, "gzip", "", ageRecipients(recipient), localTarget("local", t.TempDir()))
@@ -65,7 +67,7 @@ func TestKeyDoesNotOpen(t *testing.T) {
 
 			// The right key opens the same archive.
 			mustRun(t, env, append([]string{"restore", "-d", "shop", "--output", out}, tc.good...)...)
-			if string(mustReadFile(t, out)) != string(mustReadFile(t, dump)) {
+			if string(harness.ReadFile(t, out)) != string(harness.ReadFile(t, dump)) {
 				t.Error("restore with the right key differs from the dump")
 			}
 			mustRun(t, env, append([]string{"verify"}, tc.good...)...)

@@ -19,7 +19,7 @@ func TestPushDuringPrune(t *testing.T) {
 	t.Parallel()
 	s3 := harness.StartMinIO(t)
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "shop", 20_000)
+	harness.FakeDump(t, dumpDir, "shop", 20_000)
 	identity, recipient := keypair(t, false)
 	local := t.TempDir()
 	cfg := configFile(t, dumpDir, "gzip", "", ageRecipients(recipient),
@@ -36,9 +36,9 @@ func TestPushDuringPrune(t *testing.T) {
 	newest, pushed := stamp(n), stamp(n+1)
 	mustRun(t, env(newest), "push", "-d", "shop", "--allow-stale")
 	name := func(s string) string { return "db1/shop/shop_" + s + ".sql.gz.age" }
-	object := mustReadFile(t, filepath.Join(local, name(newest)))
+	object := harness.ReadFile(t, filepath.Join(local, name(newest)))
 	var manifest map[string]any
-	if err := json.Unmarshal(mustReadFile(t, filepath.Join(local, name(newest))+".json"), &manifest); err != nil {
+	if err := json.Unmarshal(harness.ReadFile(t, filepath.Join(local, name(newest))+".json"), &manifest); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
@@ -47,8 +47,8 @@ func TestPushDuringPrune(t *testing.T) {
 		manifest["time"] = at.Format(time.RFC3339)
 		manifest["object"] = filepath.Base(name(s))
 		m, _ := json.MarshalIndent(manifest, "", "  ")
-		writeFile(t, filepath.Join(local, "db1", "shop"), filepath.Base(name(s)), string(object))
-		writeFile(t, filepath.Join(local, "db1", "shop"), filepath.Base(name(s))+".json", string(m))
+		harness.WriteFile(t, filepath.Join(local, "db1", "shop"), filepath.Base(name(s)), string(object))
+		harness.WriteFile(t, filepath.Join(local, "db1", "shop"), filepath.Base(name(s))+".json", string(m))
 		s3.Put(t, "databases/"+name(s), object)
 		s3.Put(t, "databases/"+name(s)+".json", m)
 	}
@@ -131,7 +131,7 @@ func TestPushDuringPrune(t *testing.T) {
 func TestPruneNewestManifestNamesAnother(t *testing.T) {
 	t.Parallel()
 	dumpDir := t.TempDir()
-	fakeDump(t, dumpDir, "shop", 20_000)
+	harness.FakeDump(t, dumpDir, "shop", 20_000)
 	identity, recipient := keypair(t, false)
 	local := t.TempDir()
 	cfg := configFile(t, dumpDir, "gzip", "", ageRecipients(recipient), localTarget("local", local),
@@ -141,8 +141,8 @@ func TestPruneNewestManifestNamesAnother(t *testing.T) {
 		mustRun(t, env(s), "push", "-d", "shop", "--allow-stale")
 	}
 	name := func(s string) string { return filepath.Join(local, "db1", "shop", "shop_"+s+".sql.gz.age") }
-	writeFile(t, filepath.Dir(name("x")), filepath.Base(name("20260303T011500Z"))+".json",
-		string(mustReadFile(t, name("20260302T011500Z")+".json")))
+	harness.WriteFile(t, filepath.Dir(name("x")), filepath.Base(name("20260303T011500Z"))+".json",
+		string(harness.ReadFile(t, name("20260302T011500Z")+".json")))
 
 	mustRun(t, env("20260304T011500Z"), "prune")
 	if _, err := os.Stat(name("20260302T011500Z") + ".json"); err != nil {
@@ -150,7 +150,7 @@ func TestPruneNewestManifestNamesAnother(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "shop.sql.gz")
 	mustRun(t, env("20260304T011500Z"), "restore", "-d", "shop", "--at", "20260302T011500Z", "--identity", identity, "--output", out)
-	if got, want := mustReadFile(t, out), mustReadFile(t, filepath.Join(dumpDir, "shop.sql.gz")); string(got) != string(want) {
+	if got, want := harness.ReadFile(t, out), harness.ReadFile(t, filepath.Join(dumpDir, "shop.sql.gz")); string(got) != string(want) {
 		t.Error("restore after prune did not give the dump back")
 	}
 	record(t, "prune-newest-manifest-names-another", row{

@@ -25,13 +25,13 @@ func TestPushDumpNotWhole(t *testing.T) {
 
 	t.Run("truncated", func(t *testing.T) {
 		dumpDir := t.TempDir()
-		whole := mustReadFile(t, fakeDump(t, dumpDir, "shop", 2<<20))
+		whole := harness.ReadFile(t, harness.FakeDump(t, dumpDir, "shop", 2<<20))
 		cfg := configFile(t, dumpDir, "gzip", "", ageRecipients(recipient),
 			localTarget("local", t.TempDir()), s3Target(t, "offsite", s3, s3.Endpoint, "truncated"),
 			"[retention]\nkeep_last = 1\n")
 		env := func(now string) []string { return []string{"PGARCHIVE_CONFIG=" + cfg, "PGARCHIVE_TEST_NOW=" + now} }
 		mustRun(t, env(good), "push", "-d", "shop", "--allow-stale")
-		writeFile(t, dumpDir, "shop.sql.gz", string(whole[:len(whole)*2/3]))
+		harness.WriteFile(t, dumpDir, "shop.sql.gz", string(whole[:len(whole)*2/3]))
 		r := pgarchive(t, env(bad), "push", "-d", "shop", "--allow-stale")
 		mustFailWith(t, r, "dump is truncated")
 		mustRun(t, env(later), "prune")
@@ -125,7 +125,7 @@ func TestPushTargetFaults(t *testing.T) {
 
 	t.Run("not mounted", func(t *testing.T) {
 		dumpDir := t.TempDir()
-		fakeDump(t, dumpDir, "shop", 100_000)
+		harness.FakeDump(t, dumpDir, "shop", 100_000)
 		missing := filepath.Join(t.TempDir(), "usb", "pg")
 		plain := t.TempDir()
 		cfg := configFile(t, dumpDir, "gzip", "", ageRecipients(recipient),
@@ -152,7 +152,7 @@ func TestPushTargetFaults(t *testing.T) {
 
 	t.Run("same second", func(t *testing.T) {
 		dumpDir := t.TempDir()
-		fakeDump(t, dumpDir, "shop", 4<<20)
+		harness.FakeDump(t, dumpDir, "shop", 4<<20)
 		cfg := configFile(t, dumpDir, "gzip", "", ageRecipients(recipient),
 			localTarget("local", t.TempDir()), s3Target(t, "offsite", s3, s3.Endpoint, "same-second"))
 		env := []string{"PGARCHIVE_CONFIG=" + cfg, "PGARCHIVE_TEST_NOW=" + first}

@@ -2,7 +2,6 @@ package fault
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -95,28 +94,12 @@ func mustRun(t testing.TB, env []string, args ...string) result {
 	return r
 }
 
-// finalError returns the line a run ended with when it is its
-// "pgarchive: error:" line (hints may follow it), or "".
-func finalError(r result) string {
-	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.HasPrefix(lines[i], "pgarchive: hint:") {
-			continue
-		}
-		if strings.HasPrefix(lines[i], "pgarchive: error:") {
-			return lines[i]
-		}
-		break
-	}
-	return ""
-}
-
 // mustFailWith checks a run exited 1 and ended on its error line (log
 // lines at level error, which look alike, may come before it), and that
 // the line holds every one of want. It returns the line.
 func mustFailWith(t testing.TB, r result, want ...string) string {
 	t.Helper()
-	line := finalError(r)
+	line := harness.FinalError(r.stderr)
 	if r.code != 1 || line == "" {
 		t.Fatalf("want exit 1 ending on an error line: %s", r)
 	}
@@ -128,24 +111,6 @@ func mustFailWith(t testing.TB, r result, want ...string) string {
 	return line
 }
 
-func writeFile(t testing.TB, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func mustReadFile(t testing.TB, path string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 // keypair makes an age identity file and returns its path and recipient.
 func keypair(t testing.TB, pq bool) (identityFile, recipient string) {
 	t.Helper()
@@ -153,7 +118,7 @@ func keypair(t testing.TB, pq bool) (identityFile, recipient string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeFile(t, t.TempDir(), "key.txt", id.Secret+"\n"), id.Recipient
+	return harness.WriteFile(t, t.TempDir(), "key.txt", id.Secret+"\n"), id.Recipient
 }
 
 // toml quotes a string for a TOML basic string.
@@ -172,7 +137,7 @@ func configFile(t testing.TB, dumpDir, compression, top, encryption string, tabl
 	for _, tg := range tables {
 		b.WriteString("\n" + tg + "\n")
 	}
-	return writeFile(t, t.TempDir(), "config.toml", b.String())
+	return harness.WriteFile(t, t.TempDir(), "config.toml", b.String())
 }
 
 func localTarget(name, dir string) string {
@@ -184,8 +149,8 @@ func localTarget(name, dir string) string {
 func s3Target(t testing.TB, name string, s3 *harness.S3, endpoint, prefix string) string {
 	t.Helper()
 	secrets := t.TempDir()
-	id := writeFile(t, secrets, "s3-id", s3.AccessKey+"\n")
-	key := writeFile(t, secrets, "s3-key", s3.SecretKey+"\n")
+	id := harness.WriteFile(t, secrets, "s3-id", s3.AccessKey+"\n")
+	key := harness.WriteFile(t, secrets, "s3-key", s3.SecretKey+"\n")
 	return fmt.Sprintf(`[targets.%s]
 type = "s3"
 path = %s
@@ -211,23 +176,6 @@ func ageRecipients(recipients ...string) string {
 		quoted[i] = toml(r)
 	}
 	return "recipients = [" + strings.Join(quoted, ", ") + "]"
-}
-
-// fakeDump writes <dir>/<db>.sql.gz: a plain pg_dump script of about size
-// bytes that ends as pg_dump ends one, gzip-compressed.
-func fakeDump(t testing.TB, dir, db string, size int) string {
-	t.Helper()
-	var sql strings.Builder
-	fmt.Fprintf(&sql, "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n")
-	for i := 0; sql.Len() < size; i++ {
-		fmt.Fprintf(&sql, "-- filler line %d of a fake dump of %s\n", i, db)
-	}
-	sql.WriteString("\n--\n-- PostgreSQL database dump complete\n--\n\n")
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	io.WriteString(zw, sql.String())
-	zw.Close()
-	return writeFile(t, dir, db+".sql.gz", buf.String())
 }
 
 // randomDump writes <dir>/<db>.sql, a plain dump (compression "none") of
@@ -281,20 +229,6 @@ func complete(rows []listRow, target string) []string {
 		}
 	}
 	sort.Strings(out)
-	return out
-}
-
-// snapshot reads every file below dir, keyed by its path relative to dir.
-func snapshot(t testing.TB, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			rel, _ := filepath.Rel(dir, p)
-			out[rel] = mustReadFile(t, p)
-		}
-		return nil
-	})
 	return out
 }
 

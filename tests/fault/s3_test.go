@@ -51,7 +51,7 @@ func TestS3KilledMidUpload(t *testing.T) {
 	// a PUT cut short) counts nowhere.
 	restartMinIO(t, s3)
 	mustHold(t, after, identity, "offsite")
-	if _, r := restoreFrom(t, after, identity, "shop", "offsite"); r.code != 1 || finalError(r) == "" {
+	if _, r := restoreFrom(t, after, identity, "shop", "offsite"); r.code != 1 || harness.FinalError(r.stderr) == "" {
 		t.Errorf("restore from offsite, which holds no complete archive: %s", r)
 	}
 	newest, _ := statusNewest(t, after, "shop")
@@ -68,7 +68,7 @@ func TestS3KilledMidUpload(t *testing.T) {
 		t.Errorf("offsite holds incomplete objects: %q", left)
 	}
 	got, r := restoreFrom(t, after, identity, "shop", "offsite")
-	if r.code != 0 || !bytes.Equal([]byte(got), mustReadFile(t, dump)) {
+	if r.code != 0 || !bytes.Equal([]byte(got), harness.ReadFile(t, dump)) {
 		t.Errorf("restore from offsite after the restart: %s", r)
 	}
 	newest, r = statusNewest(t, after, "shop")

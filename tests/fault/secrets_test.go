@@ -40,11 +40,11 @@ func TestSecretsStayOut(t *testing.T) {
 	pg.Dump(t, "shop", dumpDir, "gzip")
 	hook := startReceiver(t)
 	secrets := t.TempDir()
-	secret := func(name, value string) string { return writeFile(t, secrets, name, value) }
+	secret := func(name, value string) string { return harness.WriteFile(t, secrets, name, value) }
 
 	// The SFTP client key, encrypted with a marker as its passphrase.
 	sshKey := filepath.Join(secrets, "id_ed25519")
-	if err := os.WriteFile(sshKey, mustReadFile(t, sftp.KeyFile), 0o600); err != nil {
+	if err := os.WriteFile(sshKey, harness.ReadFile(t, sftp.KeyFile), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("ssh-keygen", "-q", "-p", "-P", "", "-N", m(3), "-f", sshKey).CombinedOutput(); err != nil {
@@ -135,14 +135,14 @@ secret_files = %s
 					if tc.name == "good" && r.code != 0 {
 						t.Errorf("%s with working secrets: %s", what, r)
 					}
-					if r.code == 2 || (r.code != 0 && finalError(r) == "") {
+					if r.code == 2 || (r.code != 0 && harness.FinalError(r.stderr) == "") {
 						t.Errorf("%s: %s", what, r)
 					}
 					noMarker(t, what+": stdout", r.stdout)
 					noMarker(t, what+": stderr", r.stderr)
 					noMarker(t, what+": metrics textfile", readIfThere(textfile))
 					noMarker(t, what+": metrics state", readIfThere(textfile+".state.json"))
-					for name, content := range snapshot(t, units) {
+					for name, content := range harness.Snapshot(t, units) {
 						noMarker(t, what+": unit "+name, string(content))
 					}
 					for _, req := range hook.requests() {

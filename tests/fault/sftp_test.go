@@ -38,7 +38,7 @@ func TestSFTPConnectionDropped(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(sftp.Root, "pg", "db1", "shop", "*")); len(left) != 0 {
 		t.Errorf("the cut upload left %q on the server", left)
 	}
-	if _, r := restoreFrom(t, env(later), identity, "shop", "nas"); r.code != 1 || finalError(r) == "" {
+	if _, r := restoreFrom(t, env(later), identity, "shop", "nas"); r.code != 1 || harness.FinalError(r.stderr) == "" {
 		t.Errorf("restore from nas, which holds no complete archive: %s", r)
 	}
 	newest, _ := statusNewest(t, env(later), "shop")
